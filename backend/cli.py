@@ -1,0 +1,209 @@
+"""``python -m backend {index,search,eval,info}``: the public command line.
+
+Names and flags here are a contract that scripts and the app rely on; add, don't rename.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from backend.config import DEFAULT_STORE, STORE_ENV, Settings
+from backend.ingest.errors import IngestError
+from backend.search.searcher import QueryError
+from backend.store.video_store import StoreError
+
+EXIT_SOME_FAILED = 3
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env().with_store(args.store)
+    encoder = replace(
+        settings.encoder,
+        name=args.encoder,
+        model=args.model,
+        adapter=args.adapter,
+        load_in_4bit=args.load_in_4bit,
+    )
+    settings = replace(settings, encoder=encoder)
+    if getattr(args, "command", None) == "index":
+        settings = replace(
+            settings,
+            frames=replace(settings.frames, every_s=args.every),
+            asr=replace(settings.asr, model=args.asr_model),
+            ocr=replace(settings.ocr, engine=args.ocr_engine),
+            vision=replace(settings.vision, enabled=not args.no_vision),
+        )
+    return settings
+
+
+def _print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from backend.collection import Collection
+
+    collection = Collection(_settings(args))
+
+    def progress(path: Path, stage: str) -> None:
+        if not args.json and stage in ("done", "skipped", "failed"):
+            print(f"{stage:>8}  {path}", file=sys.stderr, flush=True)
+
+    report = collection.index(args.paths, args.description, progress)
+    if args.json:
+        _print_json(
+            {
+                "seconds": round(report.seconds, 3),
+                "indexed": report.count("indexed"),
+                "skipped": report.count("skipped"),
+                "failed": report.count("failed"),
+                "files": [
+                    {**asdict(r), "path": str(r.path), "seconds": round(r.seconds, 3)}
+                    for r in report.results
+                ],
+            }
+        )
+    else:
+        for result in report.results:
+            if result.status == "failed":
+                print(f"failed: {result.path}: {result.reason}")
+            elif result.status == "indexed" and result.reason:
+                print(f"warning: {result.path}: {result.reason}")
+        print(
+            f"{report.count('indexed')} indexed, {report.count('skipped')} already there, "
+            f"{report.count('failed')} failed, in {report.seconds:.1f} s -> {collection.store.uri}"
+        )
+    return EXIT_SOME_FAILED if report.count("failed") else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from backend.collection import Collection
+
+    hits = Collection(_settings(args)).search(args.text, args.k, args.mode, args.modality)
+    if args.json:
+        _print_json([asdict(hit) for hit in hits])
+        return 0
+    if not hits:
+        print("no results (is anything indexed? see: python -m backend info)")
+    for hit in hits:
+        scores = "  ".join(
+            f"{name}={value:.3f}" for name, value in hit.scores.items() if value is not None
+        )
+        moment = f" @ {hit.moment_s:.1f}s" if hit.moment_s is not None else ""
+        print(f"{hit.rank:>2}. {hit.score:.3f}  {hit.path}{moment}  [{hit.best_modality}]  {scores}")
+        if hit.best_modality:
+            words = ", ".join(
+                f"{m.query_token}->{m.label}" for m in hit.matches[hit.best_modality]
+            )
+            print(f"      {words}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from backend.collection import Collection
+    from backend.eval.evaluate import evaluate, format_report
+
+    collection = Collection(_settings(args))
+    report = evaluate(args.queries, collection.searcher, args.corpus, tuple(args.mode))
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from backend.collection import describe_store
+    from backend.store.video_store import VideoStore
+
+    info = describe_store(VideoStore.open(_settings(args).store))
+    if args.json:
+        _print_json(info)
+        return 0
+    for key, value in info.items():
+        if key == "failures":
+            print(f"failures: {len(value)}")
+            for failure in value:
+                print(f"  {failure['path']}: {failure['reason']}")
+        else:
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m backend",
+        description="Index videos and search them by what is seen, said and written in them.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store",
+        help=f"store folder or URI (default: ${STORE_ENV} or {DEFAULT_STORE})",
+    )
+    common.add_argument("--encoder", choices=["default", "clamr"], default="default")
+    common.add_argument("--model", help="clamr: base model name or local path")
+    common.add_argument("--adapter", help="clamr: LoRA adapter name or local path")
+    common.add_argument("--load-in-4bit", action="store_true", help="clamr: 4-bit (CUDA only)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", parents=[common], help="index video files or folders")
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    index.add_argument("--description", help="a text to add to every video's description")
+    index.add_argument("--every", type=float, default=1.0, help="seconds between sampled frames")
+    index.add_argument("--asr-model", default="tiny.en", help="tiny.en, base, or a local folder")
+    index.add_argument("--ocr-engine", choices=["rapidocr", "easyocr"], default="rapidocr")
+    index.add_argument("--no-vision", action="store_true", help="skip image tags for frames")
+    index.add_argument("--json", action="store_true")
+    index.set_defaults(run=cmd_index)
+
+    search = sub.add_parser("search", parents=[common], help="search the collection by text")
+    search.add_argument("text")
+    search.add_argument("-k", type=int, default=10, help="number of results")
+    search.add_argument("--mode", choices=["modality_max", "token_max"], default="modality_max")
+    search.add_argument(
+        "--modality",
+        action="append",
+        choices=["video", "asr", "ocr", "description"],
+        help="score only these modalities (repeatable)",
+    )
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(run=cmd_search)
+
+    evaluate = sub.add_parser("eval", parents=[common], help="retrieval metrics for a query file")
+    evaluate.add_argument("queries", type=Path, metavar="QUERIES.jsonl")
+    evaluate.add_argument("--corpus", type=Path, help="folder the relevant paths are under")
+    evaluate.add_argument(
+        "--mode",
+        action="append",
+        choices=["modality_max", "token_max"],
+        help="scoring modes to compare (default: modality_max)",
+    )
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_eval)
+
+    info = sub.add_parser("info", parents=[common], help="what the store holds")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "eval" and not args.mode:
+        args.mode = ["modality_max"]
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except (StoreError, QueryError, IngestError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

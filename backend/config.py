@@ -1,0 +1,100 @@
+"""All settings of the pipeline in one typed object, read once and passed down.
+
+Every stage receives only its own section (``settings.asr``, ``settings.ocr`` ...). The command
+line and the app build one :class:`Settings` (defaults, then environment, then flags) and never
+read the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+#: The folder the README names as the default store (relative to the working directory).
+DEFAULT_STORE = "data/store"
+STORE_ENV = "VIDEOSEARCH_STORE"
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """How frames are sampled from a video."""
+
+    every_s: float = 1.0  # one frame per this many seconds, plus scene changes
+    scene_threshold: float = 27.0  # PySceneDetect ContentDetector threshold
+    near_duplicate_diff: float = 3.0  # mean abs difference (0-255) on a 32x32 grey thumbnail
+    max_frames: int = 600  # cap per video; sampling spreads out evenly past it
+    analysis_width: int = 256  # frames are downscaled to this width for scene detection
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    """Speech recognition with faster-whisper (CTranslate2)."""
+
+    model: str = "tiny.en"  # "tiny.en", "base" (packaged), a local CTranslate2 folder or a hub name
+    beam_size: int = 5
+    vad: bool = True
+    language: str | None = None  # None: detect
+    cpu_threads: int = 2
+    compute_type: str = "int8"
+    # A segment this likely to be non-speech and this unsure is dropped (hallucination guard);
+    # below max_no_speech_prob it takes a lower avg_logprob (backend.ingest.asr.is_hallucination).
+    max_no_speech_prob: float = 0.4
+    min_avg_logprob: float = -0.7
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """On-screen text recognition on sampled frames."""
+
+    engine: Literal["rapidocr", "easyocr"] = "rapidocr"
+    min_score: float = 0.5
+    languages: tuple[str, ...] = ("en",)
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+    """What the frames show, as words (an image classifier whose weights ship in a package)."""
+
+    enabled: bool = True
+    top_k: int = 3
+    min_score: float = 0.15
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Which encoder turns queries and videos into token vectors."""
+
+    name: Literal["default", "clamr"] = "default"
+    model: str | None = None  # clamr: base model name or local path
+    adapter: str | None = None  # clamr: LoRA adapter name or local path
+    device: str = "auto"  # "auto", "cpu", "cuda"
+    load_in_4bit: bool = False
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    k: int = 10
+    mode: Literal["modality_max", "token_max"] = "modality_max"
+    moment_window_s: float = 2.0  # the best moment is the best-scoring window of this width
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: str = DEFAULT_STORE  # a local folder or any URI LanceDB accepts
+    frames: FrameSettings = field(default_factory=FrameSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    vision: VisionSettings = field(default_factory=VisionSettings)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(store=env.get(STORE_ENV, DEFAULT_STORE))
+
+    def with_store(self, store: str | Path | None) -> Settings:
+        return self if store is None else replace(self, store=str(store))
