@@ -1,1 +1,1 @@
-"""Search a video collection by what is seen, said and written in it (CLaMR-style late interaction)."""
+"""Search a video collection by what is seen, said and written in it (CLaMR late interaction)."""

@@ -55,7 +55,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if not args.json and stage in ("done", "skipped", "failed"):
             print(f"{stage:>8}  {path}", file=sys.stderr, flush=True)
 
-    report = collection.index(args.paths, args.description, progress)
+    report = collection.index(args.paths, args.description, progress, args.retry_failed)
     if args.json:
         _print_json(
             {
@@ -96,11 +96,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"{name}={value:.3f}" for name, value in hit.scores.items() if value is not None
         )
         moment = f" @ {hit.moment_s:.1f}s" if hit.moment_s is not None else ""
-        print(f"{hit.rank:>2}. {hit.score:.3f}  {hit.path}{moment}  [{hit.best_modality}]  {scores}")
+        print(
+            f"{hit.rank:>2}. {hit.score:.3f}  {hit.path}{moment}  [{hit.best_modality}]  {scores}"
+        )
         if hit.best_modality:
-            words = ", ".join(
-                f"{m.query_token}->{m.label}" for m in hit.matches[hit.best_modality]
-            )
+            words = ", ".join(f"{m.query_token}->{m.label}" for m in hit.matches[hit.best_modality])
             print(f"      {words}")
     return 0
 
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--asr-model", default="tiny.en", help="tiny.en, base, or a local folder")
     index.add_argument("--ocr-engine", choices=["rapidocr", "easyocr"], default="rapidocr")
     index.add_argument("--no-vision", action="store_true", help="skip image tags for frames")
+    index.add_argument(
+        "--retry-failed", action="store_true", help="try again files that failed before"
+    )
     index.add_argument("--json", action="store_true")
     index.set_defaults(run=cmd_index)
 

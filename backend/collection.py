@@ -45,8 +45,9 @@ class Collection:
         paths: Iterable[Path | str],
         user_text: str | None = None,
         on_progress: ProgressCallback | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport:
-        return self.indexer.index(paths, user_text, on_progress)
+        return self.indexer.index(paths, user_text, on_progress, retry_failed)
 
     def search(
         self,

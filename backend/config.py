@@ -23,7 +23,9 @@ class FrameSettings:
 
     every_s: float = 1.0  # one frame per this many seconds, plus scene changes
     scene_threshold: float = 27.0  # PySceneDetect ContentDetector threshold
-    near_duplicate_diff: float = 3.0  # mean abs difference (0-255) on a 32x32 grey thumbnail
+    # Mean abs difference (0-255) of 32x32 grey thumbnails under which a frame repeats the last
+    # kept one. Low, because a change of on-screen text alone moves it little (counter.mp4: 1.84).
+    near_duplicate_diff: float = 1.5
     max_frames: int = 600  # cap per video; sampling spreads out evenly past it
     analysis_width: int = 256  # frames are downscaled to this width for scene detection
 

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Extensions picked up when a folder is given; a file named directly is always tried.
 VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .wmv .flv .3gp .ogv .vob".split()
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts"}
+    | {".m2ts", ".wmv", ".flv", ".3gp", ".ogv", ".vob"}
 )
 
 Status = Literal["indexed", "skipped", "failed"]
@@ -61,7 +62,11 @@ def find_videos(paths: Iterable[Path | str]) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+                )
             )
         else:
             found.append(path)
@@ -79,12 +84,20 @@ class Indexer:
         paths: Iterable[Path | str],
         user_text: str | None = None,
         on_progress: ProgressCallback | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport:
+        """Index every file; a file that failed before (same bytes) is not decoded again on
+        every run unless ``retry_failed``: a fixed bug or a newer decoder is the reason to."""
         start = time.perf_counter()
         report = IndexReport()
         self.store.remove_orphans()
+        failed_before = (
+            {}
+            if retry_failed
+            else {f["video_id"]: f["reason"] for f in self.store.failures() if f["video_id"]}
+        )
         for path in find_videos(paths):
-            result = self.index_file(path, user_text, on_progress)
+            result = self.index_file(path, user_text, on_progress, failed_before)
             report.results.append(result)
             if on_progress is not None:
                 on_progress(path, "done" if result.status == "indexed" else result.status)
@@ -94,7 +107,11 @@ class Indexer:
         return report
 
     def index_file(
-        self, path: Path, user_text: str | None = None, on_progress: ProgressCallback | None = None
+        self,
+        path: Path,
+        user_text: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        failed_before: dict[str, str] | None = None,
     ) -> FileResult:
         start = time.perf_counter()
 
@@ -109,7 +126,14 @@ class Indexer:
                 raise IngestError(path, "no such file (check the path)")
             video_id = timer.run("hash", lambda: content_id(path))
             if self.store.has_video(video_id):
-                return FileResult(path, "skipped", video_id, "already indexed", time.perf_counter() - start)
+                return FileResult(
+                    path, "skipped", video_id, "already indexed", time.perf_counter() - start
+                )
+            if failed_before and video_id in failed_before:
+                reason = (
+                    f"failed before (use --retry-failed to try again): {failed_before[video_id]}"
+                )
+                return FileResult(path, "failed", video_id, reason, time.perf_counter() - start)
             probe = timer.run("decode", lambda: probe_video(path))
             video = self.ingestor.ingest(path, probe, user_text, timer)
             tokens = timer.run("encode", lambda: self.encoder.encode_video(video))
@@ -117,12 +141,16 @@ class Indexer:
         except IngestError as error:
             log.warning("%s", error)
             self.store.record_failure(path, video_id, error.reason)
-            return FileResult(path, "failed", video_id, error.reason, time.perf_counter() - start, timer.seconds)
+            return FileResult(
+                path, "failed", video_id, error.reason, time.perf_counter() - start, timer.seconds
+            )
         except Exception as error:  # one bad file must not stop the others
             log.exception("unexpected error while indexing %s", path)
             reason = f"unexpected {type(error).__name__}: {error} (a bug: please report it)"
             self.store.record_failure(path, video_id, reason)
-            return FileResult(path, "failed", video_id, reason, time.perf_counter() - start, timer.seconds)
+            return FileResult(
+                path, "failed", video_id, reason, time.perf_counter() - start, timer.seconds
+            )
         return FileResult(
             path,
             "indexed",

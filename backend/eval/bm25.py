@@ -26,7 +26,9 @@ class Bm25Index:
         self.video_ids = [r.video_id for r in records]
         self._retriever = bm25s.BM25()
         corpus = [normalise_text(video_text(r)) for r in records]
-        self._retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+        if corpus:
+            tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
+            self._retriever.index(tokens, show_progress=False)
 
     def search(self, text: str, k: int) -> list[tuple[str, float]]:
         """Up to ``k`` (video id, score) pairs with a positive score, best first."""

@@ -35,7 +35,9 @@ class EvalReport:
             "n_queries": len(self.queries),
             "n_videos": self.n_videos,
             "queries_without_indexed_relevant_video": self.missing,
-            "systems": {s.name: {"metrics": s.rows, "per_query": s.per_query} for s in self.systems},
+            "systems": {
+                s.name: {"metrics": s.rows, "per_query": s.per_query} for s in self.systems
+            },
         }
 
 
@@ -86,13 +88,17 @@ def evaluate(
                 values[query.qid]["moment"] = float(hit)
         top_hits = {qid: [doc for doc, _ in hits[:3]] for qid, hits in ranked.items()}
         systems.append(
-            SystemResult(f"late interaction ({mode})", _group_rows(queries, values), values, top_hits)
+            SystemResult(
+                f"late interaction ({mode})", _group_rows(queries, values), values, top_hits
+            )
         )
     bm25 = Bm25Index(searcher.store.videos())
     ranked = {q.qid: bm25.search(q.query, RANK_DEPTH) for q in queries}
     values = per_query(relevant, ranked)
     top_hits = {qid: [doc for doc, _ in hits[:3]] for qid, hits in ranked.items()}
-    systems.append(SystemResult("BM25 (asr+ocr+description)", _group_rows(queries, values), values, top_hits))
+    systems.append(
+        SystemResult("BM25 (asr+ocr+description)", _group_rows(queries, values), values, top_hits)
+    )
     return EvalReport(queries, len(indexed), missing, systems)
 
 

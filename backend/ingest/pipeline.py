@@ -87,13 +87,15 @@ class Ingestor:
         frames: list[Frame] = []
         if probe.has_video:
             try:
-                frames = timer.run("decode", lambda: sample_frames(probe, self.settings.frames))
+                frames = timer.run(
+                    "decode", lambda: sample_frames(probe, self.settings.frames, warnings)
+                )
             except IngestError as error:
                 warnings.append(f"picture: {error.reason}")
         transcript = Transcript()
         if probe.has_audio:
             try:
-                audio = timer.run("decode", lambda: load_audio(probe))
+                audio = timer.run("decode", lambda: load_audio(probe, warnings=warnings))
             except IngestError as error:
                 warnings.append(f"audio: {error.reason}")
                 audio = None
