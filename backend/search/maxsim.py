@@ -34,9 +34,7 @@ ScoringMode = Literal["modality_max", "token_max"]
 
 def _segment_max(similarity: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
     """``(Q, N)`` similarities -> ``(Q, n_segments)`` maxima over the tokens of each segment."""
-    out = torch.full(
-        (similarity.shape[0], n_segments), float("-inf"), dtype=similarity.dtype
-    )
+    out = torch.full((similarity.shape[0], n_segments), float("-inf"), dtype=similarity.dtype)
     index = segment.to(torch.int64).unsqueeze(0).expand_as(similarity)
     return out.scatter_reduce(1, index, similarity, reduce="amax", include_self=True)
 
@@ -56,7 +54,9 @@ def maxsim_per_modality(
     ``[0, n_modalities)`` saying whose and which each token is.
     """
     similarity = query.to(doc_vectors.dtype) @ doc_vectors.T  # (Q, N)
-    segment = doc_video.to(torch.int64) * n_modalities + doc_modality.to(torch.int64)
+    segment = (doc_video.to(torch.int64) * n_modalities + doc_modality.to(torch.int64)).to(
+        similarity.device
+    )
     best = _segment_max(similarity.float(), segment, n_videos * n_modalities)  # (Q, V*M)
     scores = best.mean(dim=0).view(n_videos, n_modalities)
     return torch.where(torch.isinf(scores), torch.nan, scores)
@@ -67,7 +67,7 @@ def token_max(
 ) -> torch.Tensor:
     """The max over all of a video's tokens, whatever their modality: ``(n_videos,)``."""
     similarity = query.to(doc_vectors.dtype) @ doc_vectors.T
-    best = _segment_max(similarity.float(), doc_video, n_videos)
+    best = _segment_max(similarity.float(), doc_video.to(similarity.device), n_videos)
     scores = best.mean(dim=0)
     return torch.where(torch.isinf(scores), torch.nan, scores)
 

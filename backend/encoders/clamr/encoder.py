@@ -57,7 +57,11 @@ class ClamrEncoder(Encoder):
 
     @classmethod
     def from_model(
-        cls, model: nn.Module, processor: ClamrProcessor, identity: str = "clamr", batch_size: int = 8
+        cls,
+        model: nn.Module,
+        processor: ClamrProcessor,
+        identity: str = "clamr",
+        batch_size: int = 8,
     ) -> ClamrEncoder:
         """An encoder around an already loaded model (tests, notebooks)."""
         return cls(lambda: (model, processor), identity, batch_size)
@@ -97,7 +101,8 @@ class ClamrEncoder(Encoder):
         sequences = [processor.encode_query(t) for t in texts]
         vectors = self._run(sequences)
         return [
-            _token_vectors(v, s, np.ones(len(s), bool)) for v, s in zip(vectors, sequences, strict=True)
+            _token_vectors(v, s, np.ones(len(s), bool))
+            for v, s in zip(vectors, sequences, strict=True)
         ]
 
     def encode_videos(self, videos: Sequence[IngestedVideo]) -> list[TokenVectors]:

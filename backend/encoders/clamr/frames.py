@@ -86,7 +86,7 @@ def _spread(items: list[Frame], count: int) -> list[Frame]:
 
 def resized_size(
     height: int, width: int, geometry: PatchGeometry, min_pixels: int, max_pixels: int
-):
+) -> tuple[int, int] | None:
     """``(height, width)`` after Qwen's smart resize; ``None`` for impossible aspect ratios."""
     try:
         return smart_resize(height, width, geometry.factor, min_pixels, max_pixels)
@@ -100,13 +100,15 @@ def tokens_per_group(size: tuple[int, int], geometry: PatchGeometry) -> int:
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    image = Image.fromarray(np.ascontiguousarray(frame[..., :3]), mode="RGB")
+    image = Image.fromarray(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
     if image.size != (size[1], size[0]):
         image = image.resize((size[1], size[0]), Image.Resampling.BICUBIC)
     return np.asarray(image)
 
 
-def patchify(images: Sequence[np.ndarray], geometry: PatchGeometry) -> tuple[np.ndarray, tuple]:
+def patchify(
+    images: Sequence[np.ndarray], geometry: PatchGeometry
+) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Resized ``(H, W, 3)`` uint8 frames of one clip to flat patches and ``(t, h, w)`` grid.
 
     Mirrors ``Qwen2VLImageProcessor._preprocess``: an odd count repeats the last frame.

@@ -26,6 +26,11 @@ from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
 #: CLaMR's (and ColPali's) projection size.
 CLAMR_DIM = 128
+#: The modules CLaMR's LoRA adapts (its README's ``--lora_target_modules``), r = alpha = 128.
+CLAMR_LORA_TARGETS = (
+    r"(.*(model).*(down_proj|gate_proj|up_proj|k_proj|q_proj|v_proj|o_proj).*$"
+    r"|.*(custom_text_proj).*$)"
+)
 
 
 class ClamrModel(Qwen2_5_VLForConditionalGeneration):

@@ -41,7 +41,7 @@ from backend.encoders.clamr.texts import (
     tokenize_template,
     tokenize_words,
 )
-from backend.ingest.types import IngestedVideo
+from backend.ingest.types import Frame, IngestedVideo
 
 SYSTEM_PROMPT = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
 TURN_END = "<|im_end|>\n"
@@ -196,26 +196,31 @@ class ClamrProcessor:
             return n_frames * (per_group + 2)
         return math.ceil(n_frames / self.geometry.temporal_patch_size) * per_group + 2
 
-    def _frames_that_fit(self, video: IngestedVideo, room: int):
-        """The frames to use, their resized size and token count per temporal group."""
+    def _frames_that_fit(
+        self, video: IngestedVideo, room: int
+    ) -> tuple[list[Frame], tuple[int, int] | None]:
+        """The frames to use (fewer when ``room`` tokens cannot hold them) and their size."""
         frames = vision.select_frames(video.frames, self.config.max_frames)
         if not frames:
-            return [], None, 0
+            return [], None
         height, width = frames[0].image.shape[:2]
         size = vision.resized_size(
             height, width, self.geometry, self.config.frame_min_pixels, self.config.frame_max_pixels
         )
         if size is None:
-            return [], None, 0
+            return [], None
         per_group = vision.tokens_per_group(size, self.geometry)
         count = len(frames)
         while count and self._vision_length(count, per_group) > room:
             count -= 1
         if count < len(frames):
             frames = vision.select_frames(frames, count)
-        return frames, size, per_group
+        return frames, size
 
-    def _vision_runs(self, frames, size) -> tuple[list[TokenRun], list, list]:
+    def _vision_runs(
+        self, frames: list[Frame], size: tuple[int, int]
+    ) -> tuple[list[TokenRun], list[vision.VisionTokens], list[vision.VisionTokens]]:
+        """Marker and vision-token runs, and the clips as videos (CLaMR) or as images."""
         start, end = self.token_ids["<|vision_start|>"], self.token_ids["<|vision_end|>"]
         if self.config.frames_as == "images":
             clips, pad = [[f] for f in frames], self.token_ids["<|image_pad|>"]
@@ -244,7 +249,7 @@ class ClamrProcessor:
         fixed = len(self._header) + len(self._footer)
         texts = self._text_runs(video)
         reserve = sum(min(len(r), MIN_TEXT_TOKENS) for r in texts)
-        frames, size, _ = self._frames_that_fit(video, cfg.max_total_tokens - fixed - reserve)
+        frames, size = self._frames_that_fit(video, cfg.max_total_tokens - fixed - reserve)
         vision_runs, videos, images = self._vision_runs(frames, size) if frames else ([], [], [])
         vision_len = sum(len(r) for r in vision_runs)
         budget = cfg.max_total_tokens - fixed - vision_len
