@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import lancedb
@@ -20,6 +21,7 @@ from PIL import Image
 from backend.encoders.base import Modality, TokenVectors
 from backend.ingest.types import Frame, IngestedVideo
 from backend.store import schema
+from backend.store.labels import LabelStore
 from backend.store.records import VideoRecord, video_row
 
 THUMBNAIL_WIDTH = 640
@@ -138,6 +140,10 @@ class VideoStore:
     @property
     def dim(self) -> int:
         return int(self.meta["dim"])
+
+    @cached_property
+    def labels(self) -> LabelStore:
+        return LabelStore(self._db)
 
     def table(self, name: str) -> lancedb.table.Table:
         return self._db.open_table(name)
