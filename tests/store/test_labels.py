@@ -54,7 +54,8 @@ def test_export_import_round_trip(tmp_path):
     target = VideoStore.open(tmp_path / "b", "x", 8).labels
     assert target.import_jsonl(out, {}) == 2
     assert target.import_jsonl(out, {}) == 0  # the same judgements are not added twice
-    assert {(lab.video_id, lab.relevant) for lab in target.current()} == {("v1", True), ("v2", False)}
+    judged = {(lab.video_id, lab.relevant) for lab in target.current()}
+    assert judged == {("v1", True), ("v2", False)}
 
     plain = tmp_path / "plain.jsonl"
     plain.write_text(json.dumps({"qid": "1", "query": "q", "relevant": ["x/dog.mp4"]}) + "\n")
