@@ -15,7 +15,7 @@ from typing import Literal
 
 from backend.config import Settings
 from backend.encoders.base import Encoder
-from backend.ingest.errors import IngestError
+from backend.ingest.errors import IngestError, ModelUnavailableError
 from backend.ingest.pipeline import Ingestor, StageTimer
 from backend.ingest.probe import content_id, probe_video
 from backend.store.video_store import VideoStore
@@ -144,6 +144,8 @@ class Indexer:
             return FileResult(
                 path, "failed", video_id, error.reason, time.perf_counter() - start, timer.seconds
             )
+        except ModelUnavailableError:
+            raise  # not this file's fault: every other file would fail the same way
         except Exception as error:  # one bad file must not stop the others
             log.exception("unexpected error while indexing %s", path)
             reason = f"unexpected {type(error).__name__}: {error} (a bug: please report it)"

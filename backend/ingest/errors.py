@@ -12,3 +12,11 @@ class IngestError(Exception):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model (ASR, OCR, vision) that cannot be found or loaded.
+
+    Not about one file: every further file would fail the same way, so indexing stops and the
+    message says what to install or where to put the weights.
+    """
