@@ -1,0 +1,173 @@
+"""Frames in, words for what they show out: :class:`FrameTagger`.
+
+Per frame, the classifier looks at the centre square (the whole-frame view, tagged with no box)
+and at overlapping square tiles (tagged with the tile's box, so a heatmap can show where). A
+tile repeats a whole-frame label only when it is much surer, i.e. when the tile localises it,
+and tiles name only animals and people (see :class:`TileOptions`).
+Over time, one label yields one tag per ``window_s`` seconds, at its best-scoring frame: a 30 s
+shot of a balance beam gives three "balance beam" tokens, not thirty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from backend.config import VisionSettings
+from backend.ingest.types import Box, Frame, VisualTag
+from backend.ingest.vision.classifier import Backend, ImageNetClassifier
+from backend.ingest.vision.labels import LIVING_CLASSES, LabelSet
+from backend.ingest.vision.regions import crop_batch, is_flat, tile_boxes, whole_frame_box
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """How tiles are laid out and which of their labels count.
+
+    Chosen on the corpus with ``bench/vision_signal.py``. Tiles of half the short side,
+    overlapping by half, are the only layout that finds the parakeet (a sixth of the frame wide);
+    two-thirds tiles and non-overlapping ones miss it. On partial crops, object labels are mostly
+    texture confusions ("Band-Aid" 0.86 on a flyer, "ring binder" 0.93 on a gym wall) that cost
+    other queries their rank, so tiles speak only of animals and people (``vocabulary="living"``).
+    Measured: the parakeet query's video rises from rank 22 of 48 to 3; fifteen other visual
+    queries keep their MRR (0.80), which falls to 0.73 when tiles may use every label.
+    """
+
+    scale: float = 0.5  # tile side as a fraction of the frame's short side; 0: no tiles
+    overlap: float = 0.5
+    min_score: float = 0.5  # a tile sees less context than the frame, so it must be surer
+    margin: float = 0.25  # a whole-frame label comes back for a tile only this much surer
+    vocabulary: Literal["living", "all"] = "living"
+
+
+@dataclass(frozen=True)
+class FrameScores:
+    """One frame's label probabilities: the whole-frame view and each tile."""
+
+    time_s: float
+    whole: np.ndarray | None  # (L,); None: the frame is one flat colour
+    tiles: np.ndarray  # (T, L); rows of flat tiles are zero
+    boxes: tuple[Box, ...]  # (T,)
+
+
+class FrameTagger:
+    """Names what frames show with ImageNet labels; the model loads on the first frame."""
+
+    def __init__(
+        self,
+        settings: VisionSettings,
+        *,
+        tiles: TileOptions | None = TileOptions(),  # frozen: safe as a default
+        window_s: float = 10.0,
+        cache_dir: Path | None = None,
+        backend: Backend = "auto",
+        threads: int | None = None,
+        batch_frames: int = 8,
+    ) -> None:
+        self.settings = settings
+        self.tiles = tiles if tiles is not None and tiles.scale > 0 else None
+        self.window_s = window_s
+        self.batch_frames = max(1, batch_frames)
+        self.classifier = ImageNetClassifier(cache_dir=cache_dir, backend=backend, threads=threads)
+        self._labels: LabelSet | None = None
+        self._tile_mask: np.ndarray | None = None
+
+    @property
+    def labels(self) -> LabelSet:
+        if self._labels is None:
+            self._labels = LabelSet.imagenet()
+            self._tile_mask = (
+                self._labels.mask(LIVING_CLASSES)
+                if self.tiles and self.tiles.vocabulary == "living"
+                else np.ones(len(self._labels.names), bool)
+            )
+        return self._labels
+
+    def tag_frames(self, frames: Sequence[Frame]) -> list[VisualTag]:
+        """Tags for all frames, merged over time, sorted by time then score (best first)."""
+        per_frame = (self.pick(scores) for scores in self.score_frames(frames))
+        return merge_over_time((tag for tags in per_frame for tag in tags), self.window_s)
+
+    def score_frames(self, frames: Sequence[Frame]) -> Iterable[FrameScores]:
+        """Label probabilities per frame (what :meth:`pick` chooses from), in batches."""
+        for start in range(0, len(frames), self.batch_frames):
+            batch = frames[start : start + self.batch_frames]
+            layouts = [self._boxes(frame) for frame in batch]
+            pixels = np.concatenate(
+                [crop_batch(f.image, boxes) for f, boxes in zip(batch, layouts, strict=True)]
+            )
+            flat = np.array([is_flat(crop) for crop in pixels])
+            scores = np.zeros((len(pixels), len(self.labels.names)), np.float32)
+            if not flat.all():  # flat crops (black frames, fades) are not worth a model run
+                scores[~flat] = self.labels.label_scores(self.classifier.predict(pixels[~flat]))
+            row = 0
+            for frame, boxes in zip(batch, layouts, strict=True):
+                whole = None if flat[row] else scores[row]
+                tiles = scores[row + 1 : row + len(boxes)]
+                yield FrameScores(frame.time_s, whole, tiles, tuple(boxes[1:]))
+                row += len(boxes)
+
+    def pick(self, scores: FrameScores) -> list[VisualTag]:
+        """One frame's tags: the whole frame's top-k, then tile labels it does not already give."""
+        k, floor = self.settings.top_k, self.settings.min_score
+        names = self.labels.names
+        tags: dict[str, VisualTag] = {}
+        if scores.whole is not None:
+            for label in np.argsort(-scores.whole)[:k]:
+                if scores.whole[label] >= floor:
+                    name = names[label]
+                    tags[name] = VisualTag(scores.time_s, name, float(scores.whole[label]))
+        if self.tiles is None or not len(scores.tiles):
+            return list(tags.values())
+        threshold = max(floor, self.tiles.min_score)
+        best_tile: dict[str, VisualTag] = {}
+        allowed = np.where(self._tile_mask, scores.tiles, 0.0)
+        for tile, label in enumerate(allowed.argmax(axis=1)):
+            score = float(allowed[tile, label])
+            name = names[label]
+            if score < threshold or (name in best_tile and best_tile[name].score >= score):
+                continue
+            best_tile[name] = VisualTag(scores.time_s, name, score, scores.boxes[tile])
+        localised = [
+            tag
+            for name, tag in best_tile.items()
+            if name not in tags or tag.score >= tags[name].score + self.tiles.margin
+        ]
+        localised.sort(key=lambda tag: -tag.score)
+        return [*tags.values(), *localised[:k]]
+
+    def _boxes(self, frame: Frame) -> list[Box]:
+        height, width = frame.image.shape[:2]
+        tiles = (
+            tile_boxes(width, height, self.tiles.scale, self.tiles.overlap) if self.tiles else []
+        )
+        return [whole_frame_box(width, height), *tiles]
+
+
+def merge_over_time(tags: Iterable[VisualTag], window_s: float) -> list[VisualTag]:
+    """Keep, per label, the best-scoring tag of each ``window_s`` stretch from its first sighting.
+
+    >>> tags = [VisualTag(t, "beam", s) for t, s in [(0, 0.5), (1, 0.9), (2, 0.6), (12, 0.4)]]
+    >>> [(t.time_s, t.score) for t in merge_over_time(tags, window_s=10)]
+    [(1, 0.9), (12, 0.4)]
+    """
+    by_label: dict[str, list[VisualTag]] = {}
+    for tag in tags:
+        by_label.setdefault(tag.label, []).append(tag)
+    kept: list[VisualTag] = []
+    for sightings in by_label.values():
+        sightings.sort(key=lambda tag: tag.time_s)
+        start, best = sightings[0].time_s, sightings[0]
+        for tag in sightings[1:]:
+            if tag.time_s >= start + window_s:
+                kept.append(best)
+                start, best = tag.time_s, tag
+            elif tag.score > best.score:
+                best = tag
+        kept.append(best)
+    kept.sort(key=lambda tag: (tag.time_s, -tag.score))
+    return kept
