@@ -1,0 +1,116 @@
+"""The app's one shared object: the collection, and the locks that let sessions work at once.
+
+Searching needs no lock (the store shows only complete videos, and the searcher rebuilds its
+token matrix when the store changes). Indexing jobs take turns, because the models they load
+are shared; label writes take turns so that two sessions' appends never race.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import gradio as gr
+
+from app.settings import AppSettings
+from backend.collection import Collection
+from backend.indexer import IndexReport, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+def user_of(request: gr.Request | None) -> str:
+    """Who is labelling: the logged-in user when password protection is on."""
+    return (getattr(request, "username", None) or "anonymous") if request else "anonymous"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"**{n}** {noun}{'' if n == 1 else 's'}"
+
+
+class AppContext:
+    def __init__(self, settings: AppSettings) -> None:
+        self.settings = settings
+        self.collection = Collection(settings.backend)
+        self.index_lock = threading.Lock()
+        self.label_lock = threading.Lock()
+        self.activity = ""  # what a background job is doing, for the status line
+        self.demo_thread: threading.Thread | None = None
+
+    def index(
+        self,
+        paths: Iterable[Path],
+        user_text: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Index files, one job at a time (a second job waits for the first)."""
+        with self.index_lock:
+            return self.collection.index(list(paths), user_text, on_progress)
+
+    def is_empty(self) -> bool:
+        return not self.collection.store.video_ids()
+
+    def start_demo_indexing(self) -> threading.Thread | None:
+        """Index the demo collection in the background when the store is empty, so a
+        first-time user can search at once (results appear as each clip completes)."""
+        demo_videos = sorted(self.settings.demo_dir.glob("*.mp4"))
+        if not self.settings.index_demo or not demo_videos or not self.is_empty():
+            return None
+        self.demo_thread = threading.Thread(
+            target=self._index_demo, args=(demo_videos,), name="demo-index", daemon=True
+        )
+        self.demo_thread.start()
+        return self.demo_thread
+
+    def _index_demo(self, videos: list[Path]) -> None:
+        done: set[Path] = set()
+
+        def progress(path: Path, stage: str) -> None:
+            if stage in ("done", "skipped", "failed"):
+                done.add(path)
+            self.activity = (
+                f"indexing the demo collection ({len(done)}/{len(videos)}): {path.name} {stage}"
+            )
+
+        self.activity = "indexing the demo collection: waiting to start"
+        try:
+            report = self.index(videos, None, progress)
+            log.info("demo collection: %d indexed", report.count("indexed"))
+        except Exception:  # the app must stay up even if the demo cannot be indexed
+            log.exception("indexing the demo collection failed")
+        finally:
+            self.activity = ""
+
+    def warm_up(self) -> threading.Thread:
+        """Load the query encoder in the background, so the first search is not the slow one."""
+
+        def load() -> None:
+            try:
+                self.collection.encoder.encode_query("warm up")
+            except Exception:  # a search will report the same problem to the user
+                log.exception("loading the encoder failed")
+
+        thread = threading.Thread(target=load, name="warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def device(self) -> str:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU ({torch.cuda.get_device_name(0)})"
+        return "CPU"
+
+    def status_line(self) -> str:
+        store = self.collection.store
+        parts = [
+            f"encoder **{store.encoder_identity}**",
+            _count(len(store.video_ids()), "video"),
+            f"store `{store.uri}`",
+            self.device(),
+        ]
+        if self.activity:
+            parts.append(f"⏳ {self.activity}")
+        return " · ".join(parts)

@@ -1,0 +1,81 @@
+"""The app: tabs put together, ``demo`` at module level (Gradio's convention), and ``launch``.
+
+Settings come from the environment once, at import (``python -m app`` turns its flags into
+environment variables before importing this module).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import gradio as gr
+
+from app.cards import CSS
+from app.context import AppContext
+from app.settings import AppSettings
+from app.tabs import explain, label, search, status, upload
+from backend.store.video_store import StoreError
+
+TITLE = "Video search"
+INTRO = (
+    "# Video search\n"
+    "Find the moment in your videos by what is **seen**, **said** and **written** in them. "
+    "Each modality is scored by late interaction (MaxSim over word tokens); "
+    "the best one wins, and **Explain** shows why."
+)
+
+
+def build_app(ctx: AppContext) -> gr.Blocks:
+    # Gradio's own upload copies are dropped after a day; the app keeps its copies in uploads.
+    # The size limit is checked per file by the app (app.media.check_upload), not by Gradio's
+    # max_file_size, which would refuse a whole batch for one large file.
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as blocks:
+        gr.Markdown(INTRO)
+        status_line = status.build(ctx)
+        with gr.Tabs():
+            with gr.Tab("Search", id="search"):
+                handles = search.build(ctx)
+            with gr.Tab("Explain", id="explain"):
+                explain.build(ctx, handles)
+            with gr.Tab("Upload & index", id="upload") as upload_tab:
+                collection, list_collection = upload.build(ctx)
+            with gr.Tab("Label", id="label"):
+                label.build(ctx, handles)
+        blocks.load(ctx.status_line, None, status_line, api_visibility="private")
+        handles.result.change(
+            ctx.status_line, None, status_line, api_visibility="private", show_progress="hidden"
+        )
+        blocks.load(list_collection, None, collection, api_visibility="private")
+        upload_tab.select(list_collection, None, collection, api_visibility="private")
+    return blocks
+
+
+context = AppContext(AppSettings.from_env())
+demo = build_app(context)
+
+
+def launch(blocks: gr.Blocks = demo, ctx: AppContext = context) -> None:
+    """Open the store (refusing one built by another encoder), start indexing the demo
+    collection if the store is empty, and serve."""
+    settings = ctx.settings
+    try:
+        ctx.collection.store  # noqa: B018 - opens (or creates) the store now, not on first click
+    except StoreError as error:
+        sys.exit(f"error: {error}")
+    ctx.warm_up()
+    if ctx.start_demo_indexing():
+        logging.getLogger(__name__).info("indexing the demo collection in the background")
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    blocks.queue(default_concurrency_limit=4)
+    blocks.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=list(settings.auth) or None,
+        auth_message="This video collection is password protected.",
+        allowed_paths=[str(p) for p in settings.served_dirs()],
+        show_error=True,
+        css=CSS,
+        theme=gr.themes.Soft(),
+        footer_links=["api"],
+    )

@@ -1,0 +1,154 @@
+"""The real app in headless Chromium (Debian's, never a downloaded one), as a user drives it:
+upload real videos, watch them index, search, open the heatmap, label, restart, find the label.
+
+Screenshots of each step go to ``test-artifacts/screenshots/``; the Search and Explain ones are
+copied to ``docs/images/`` for the README.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.app.conftest import AppServer
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS_IMAGES = REPO_ROOT / "docs" / "images"
+SPOKEN = "bin blue at f two now"  # the sentence spoken in grid_lipnet/bbaf2n.mpg
+UPLOADS = ("corpus/grid_lipnet/bbaf2n.mpg", "corpus/pyscenedetect/counter.mp4")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def search(page: Page, text: str) -> None:
+    open_tab(page, "Search")
+    page.locator("#query textarea, #query input").first.fill(text)
+    page.locator("#search-button").click()
+
+
+def snap(page: Page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_app_opens_on_an_empty_store(
+    app_factory: Callable[..., AppServer], tmp_path: Path, page: Page, screenshots: Path
+) -> None:
+    server = app_factory(tmp_path / "store", "--no-demo")
+    page.goto(server.url)
+    expect(page.locator("#status")).to_contain_text("0 videos", timeout=30_000)
+    search(page, "anything at all")
+    expect(page.locator("#results")).to_contain_text("No results", timeout=30_000)
+    snap(page, screenshots, "00-empty-store")
+
+
+@pytest.mark.browser_slow
+def test_upload_search_explain_label_and_restart(
+    app_factory: Callable[..., AppServer],
+    tmp_path: Path,
+    page: Page,
+    screenshots: Path,
+    shared_data: Path,
+) -> None:
+    store = tmp_path / "store"
+    server = app_factory(store, "--no-demo")
+    page.goto(server.url)
+    expect(page.locator("#status")).to_contain_text("0 videos", timeout=30_000)
+
+    # upload two real videos and index them, watching the progress per file
+    open_tab(page, "Upload & index")
+    page.locator("#upload input[type=file]").set_input_files(
+        [str(shared_data / name) for name in UPLOADS]
+    )
+    expect(page.locator("#upload").get_by_role("row")).to_have_count(2, timeout=30_000)
+    page.locator("#index-button").click()
+    files = page.locator("#index-files")
+    expect(files).to_contain_text("indexing", timeout=60_000)
+    expect(page.locator("#index-progress")).to_contain_text("stages", timeout=60_000)
+    snap(page, screenshots, "01-indexing")
+    done = """() => document.querySelector('#index-files').innerText.split('\\n')
+        .filter(cell => cell.trim() === 'indexed').length === 2"""
+    page.wait_for_function(done, timeout=240_000)
+    expect(page.locator("#collection")).to_contain_text("counter.mp4", timeout=30_000)
+    snap(page, screenshots, "02-indexed")
+
+    # search a phrase spoken in one of them: it comes first
+    search(page, SPOKEN)
+    first = page.locator("#results .vs-card").first
+    expect(first).to_contain_text("bbaf2n.mpg", timeout=30_000)
+    expect(first).to_have_attribute("data-rank", "1")
+    ready = "() => [...document.querySelectorAll('#results video')].every(v => v.readyState >= 2)"
+    page.wait_for_function(ready, timeout=30_000)  # the players show their first picture
+    shutil.copyfile(snap(page, screenshots, "03-search"), _docs("search.png"))
+
+    # its heatmap
+    open_tab(page, "Explain")
+    chosen = page.locator("#explain-result input").first
+    expect(chosen).to_have_value(re.compile(r"^#1 bbaf2n\.mpg"), timeout=30_000)
+    expect(page.locator("#heatmap img")).to_be_visible(timeout=30_000)
+    expect(page.locator("#explain-matches")).to_contain_text("bin", timeout=30_000)
+    shutil.copyfile(snap(page, screenshots, "04-explain"), _docs("explain.png"))
+
+    # label it relevant
+    open_tab(page, "Label")
+    expect(page.locator("#label-query textarea, #label-query input").first).to_have_value(SPOKEN)
+    expect(page.locator("#label-result input[type=radio]").first).to_be_checked()
+    page.locator("#label-relevant").click()
+    expect(page.locator("#label-message")).to_contain_text("Saved", timeout=30_000)
+    expect(page.locator("#labels")).to_contain_text("bbaf2n.mpg")
+    snap(page, screenshots, "05-labelled")
+
+    # restart on the same store: the label is still there
+    server.stop()
+    server = app_factory(store, "--no-demo")
+    page.goto(server.url)
+    expect(page.locator("#status")).to_contain_text("2 videos", timeout=30_000)
+    search(page, SPOKEN)
+    expect(page.locator("#results .vs-card").first).to_contain_text("bbaf2n.mpg", timeout=30_000)
+    open_tab(page, "Label")
+    labels = page.locator("#labels")
+    expect(labels).to_contain_text("bbaf2n.mpg", timeout=30_000)
+    expect(labels).to_contain_text("relevant")
+    expect(labels).not_to_contain_text("not relevant")
+    snap(page, screenshots, "06-label-after-restart")
+
+
+def _docs(name: str) -> Path:
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    return DOCS_IMAGES / name
