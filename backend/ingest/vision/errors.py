@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from backend.ingest.errors import ModelUnavailableError
 
-class VisionModelError(RuntimeError):
+
+class VisionModelError(ModelUnavailableError):
     """The image classifier could not be loaded (a missing package or damaged weights).
 
     Not an :class:`~backend.ingest.errors.IngestError`: every video would fail the same way, so

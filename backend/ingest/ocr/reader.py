@@ -1,0 +1,69 @@
+"""Read the text on sampled frames with the engine the settings name, loaded on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from backend.config import OcrSettings
+from backend.ingest.ocr.base import OcrEngine, OcrLine
+from backend.ingest.ocr.spans import merge_lines
+from backend.ingest.types import Frame, TextSpan
+
+
+def _rapidocr(settings: OcrSettings) -> OcrEngine:
+    from backend.ingest.ocr.rapid import RapidOcrEngine
+
+    return RapidOcrEngine()
+
+
+def _easyocr(settings: OcrSettings) -> OcrEngine:
+    from backend.ingest.ocr.easy import EasyOcrEngine
+
+    return EasyOcrEngine(settings.languages)
+
+
+#: Engine name (``OcrSettings.engine``) -> factory. Each engine's heavy imports stay inside it.
+ENGINES: dict[str, Callable[[OcrSettings], OcrEngine]] = {
+    "rapidocr": _rapidocr,
+    "easyocr": _easyocr,
+}
+
+
+def load_engine(settings: OcrSettings) -> OcrEngine:
+    """Build the engine ``settings.engine`` names (raises ``OcrEngineUnavailable`` if missing)."""
+    try:
+        factory = ENGINES[settings.engine]
+    except KeyError:
+        raise ValueError(
+            f"unknown OCR engine {settings.engine!r}; choose one of {sorted(ENGINES)}"
+        ) from None
+    return factory(settings)
+
+
+class TextReader:
+    """Frames in, text spans out. The engine loads on the first call, so building is free."""
+
+    def __init__(self, settings: OcrSettings) -> None:
+        self.settings = settings
+        self._engine: OcrEngine | None = None
+
+    @property
+    def engine(self) -> OcrEngine:
+        if self._engine is None:
+            self._engine = load_engine(self.settings)
+        return self._engine
+
+    def read_image(self, image: np.ndarray) -> list[OcrLine]:
+        """The confident, non-empty lines in one RGB picture, at its own resolution."""
+        return [
+            line
+            for line in self.engine.read_image(image)
+            if line.text.strip() and line.score >= self.settings.min_score
+        ]
+
+    def read_frames(self, frames: list[Frame]) -> list[TextSpan]:
+        """Spans of text over ``frames`` (in time order), merged over consecutive frames."""
+        ordered = sorted(frames, key=lambda f: f.time_s)
+        return merge_lines([(f.time_s, self.read_image(f.image)) for f in ordered])
