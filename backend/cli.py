@@ -1,4 +1,4 @@
-"""``python -m backend {index,search,eval,info}``: the public command line.
+"""``python -m backend {index,search,eval,info,train,versions}``: the public command line.
 
 Names and flags here are a contract that scripts and the app rely on; add, don't rename.
 """
@@ -37,7 +37,15 @@ def _settings(args: argparse.Namespace) -> Settings:
             asr=replace(settings.asr, model=args.asr_model),
             ocr=replace(settings.ocr, engine=args.ocr_engine),
             vision=replace(settings.vision, enabled=not args.no_vision),
+            ray=replace(
+                settings.ray,
+                enabled=args.ray or bool(args.ray_address),
+                address=args.ray_address,
+                workers=args.workers or settings.ray.workers,
+            ),
         )
+    if getattr(args, "command", None) == "search":
+        settings = replace(settings, search=replace(settings.search, exact=args.exact))
     return settings
 
 
@@ -110,7 +118,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from backend.eval.evaluate import evaluate, format_report
 
     collection = Collection(_settings(args))
-    report = evaluate(args.queries, collection.searcher, args.corpus, tuple(args.mode))
+    modalities = tuple(args.modality) if args.modality else None
+    report = evaluate(args.queries, collection.searcher, args.corpus, tuple(args.mode), modalities)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -148,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--encoder", choices=["default", "clamr"], default="default")
     common.add_argument("--model", help="clamr: base model name or local path")
-    common.add_argument("--adapter", help="clamr: LoRA adapter name or local path")
+    common.add_argument(
+        "--adapter",
+        help="LoRA adapter: a folder `train` wrote, or for clamr a hub name ('none': without)",
+    )
     common.add_argument("--load-in-4bit", action="store_true", help="clamr: 4-bit (CUDA only)")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--retry-failed", action="store_true", help="try again files that failed before"
     )
+    index.add_argument(
+        "--ray", action="store_true", help="ingest on a Ray cluster (a local one by default)"
+    )
+    index.add_argument("--ray-address", help="join this Ray cluster (implies --ray)")
+    index.add_argument("--workers", type=int, help="Ray ingest workers (default 2)")
     index.add_argument("--json", action="store_true")
     index.set_defaults(run=cmd_index)
 
@@ -176,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["video", "asr", "ocr", "description"],
         help="score only these modalities (repeatable)",
     )
+    search.add_argument(
+        "--exact", action="store_true", help="score every token (no index): slow on big stores"
+    )
     search.add_argument("--json", action="store_true")
     search.set_defaults(run=cmd_search)
 
@@ -188,12 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["modality_max", "token_max"],
         help="scoring modes to compare (default: modality_max)",
     )
+    evaluate.add_argument(
+        "--modality",
+        action="append",
+        choices=["video", "asr", "ocr", "description"],
+        help="score late interaction on these modalities only (repeatable)",
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
 
     info = sub.add_parser("info", parents=[common], help="what the store holds")
     info.add_argument("--json", action="store_true")
     info.set_defaults(run=cmd_info)
+
+    from backend.bench.cli import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
+
+    from backend.train.commands import add_commands as add_train_commands
+
+    add_train_commands(sub, common, _settings)
     return parser
 
 

@@ -6,12 +6,15 @@ the same words.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import bm25s
 
 from backend.encoders.search_text import normalise_text
 from backend.store.records import VideoRecord
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 def video_text(record: VideoRecord) -> str:

@@ -64,7 +64,9 @@ def evaluate(
     searcher: Searcher,
     corpus_root: Path | None = None,
     modes: tuple[ScoringMode, ...] = ("modality_max",),
+    modalities: tuple[str, ...] | None = None,
 ) -> EvalReport:
+    """Score every mode of late interaction (optionally on some modalities only) and BM25."""
     queries = read_queries(queries_path)
     corpus_root = corpus_root or default_corpus_root(queries_path)
     indexed = set(searcher.store.video_ids())
@@ -73,7 +75,7 @@ def evaluate(
     systems = []
     texts = [q.query for q in queries]
     for mode in modes:
-        results = searcher.search_many(texts, k=RANK_DEPTH, mode=mode)
+        results = searcher.search_many(texts, k=RANK_DEPTH, mode=mode, modalities=modalities)
         ranked = {q.qid: [(h.video_id, h.score) for h in hits] for q, hits in zip(queries, results)}
         values = per_query(relevant, ranked)
         for query, hits in zip(queries, results):
@@ -87,11 +89,9 @@ def evaluate(
                 )
                 values[query.qid]["moment"] = float(hit)
         top_hits = {qid: [doc for doc, _ in hits[:3]] for qid, hits in ranked.items()}
-        systems.append(
-            SystemResult(
-                f"late interaction ({mode})", _group_rows(queries, values), values, top_hits
-            )
-        )
+        only = f", {'+'.join(modalities)} only" if modalities else ""
+        name = f"late interaction ({mode}{only})"
+        systems.append(SystemResult(name, _group_rows(queries, values), values, top_hits))
     bm25 = Bm25Index(searcher.store.videos())
     ranked = {q.qid: bm25.search(q.query, RANK_DEPTH) for q in queries}
     values = per_query(relevant, ranked)
