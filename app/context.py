@@ -3,6 +3,10 @@
 Searching needs no lock (the store shows only complete videos, and the searcher rebuilds its
 token matrix when the store changes). Indexing jobs take turns, because the models they load
 are shared; label writes take turns so that two sessions' appends never race.
+
+Switching the store to another version (a fine-tuned adapter, or a rollback) takes the indexing
+lock too, so no video is written into the version being left; afterwards the collection is opened
+again at the new version and replaces the old one only once it can search.
 """
 
 from __future__ import annotations
@@ -15,8 +19,13 @@ from pathlib import Path
 import gradio as gr
 
 from app.settings import AppSettings
+from app.switching import Switcher
 from backend.collection import Collection
 from backend.indexer import IndexReport, ProgressCallback
+from backend.reencode import ReencodeProgress, ReencodeReport
+from backend.store.versions import StoreVersions
+from backend.store.video_store import VideoStore
+from backend.train import jobs
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,17 @@ class AppContext:
         self.label_lock = threading.Lock()
         self.activity = ""  # what a background job is doing, for the status line
         self.demo_thread: threading.Thread | None = None
+        self.switcher = Switcher(self.switch_to_job, self._set_activity)
+
+    @property
+    def store_path(self) -> str:
+        """The store as a training job must be told it: a job runs from the repository root,
+        so a local folder is made absolute."""
+        store = self.settings.backend.store
+        return store if "://" in store else str(Path(store).resolve())
+
+    def _set_activity(self, text: str) -> None:
+        self.activity = text
 
     def index(
         self,
@@ -95,6 +115,32 @@ class AppContext:
         thread = threading.Thread(target=load, name="warm-up", daemon=True)
         thread.start()
         return thread
+
+    def reopen_collection(self) -> Collection:
+        """Open the collection at the store's active version (its encoder and adapter), load
+        it and search once, then let it replace the current one: searches never wait for it."""
+        fresh = Collection(self.settings.backend)
+        fresh.search("warm up", k=1)
+        self.collection = fresh
+        return fresh
+
+    def switch_to_job(self, job_id: str, on_progress: ReencodeProgress) -> ReencodeReport:
+        """Re-encode with a finished training job's adapter into a new version, switch to it
+        when complete, and search with it from then on (run by :attr:`switcher`)."""
+        with self.index_lock:
+            report = jobs.switch_to_result(
+                self.store_path, job_id, on_progress, self.settings.backend
+            )
+            self.reopen_collection()
+        return report
+
+    def activate_version(self, name: str) -> list[str]:
+        """Make an older (or newer) complete version active: a rollback. Returns the videos it
+        has no tokens for (indexed after it was built)."""
+        with self.index_lock:
+            missing = StoreVersions(VideoStore.open(self.store_path)).activate(name)
+            self.reopen_collection()
+        return missing
 
     def device(self) -> str:
         import torch

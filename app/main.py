@@ -14,7 +14,7 @@ import gradio as gr
 from app.cards import CSS
 from app.context import AppContext
 from app.settings import AppSettings
-from app.tabs import explain, label, search, status, upload
+from app.tabs import explain, label, search, status, train, upload
 from backend.store.video_store import StoreError
 
 TITLE = "Video search"
@@ -42,6 +42,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 collection, list_collection = upload.build(ctx)
             with gr.Tab("Label", id="label"):
                 label.build(ctx, handles)
+            with gr.Tab("Train", id="train") as train_tab:
+                train.build(ctx, blocks, train_tab)
         blocks.load(ctx.status_line, None, status_line, api_visibility="private")
         handles.result.change(
             ctx.status_line, None, status_line, api_visibility="private", show_progress="hidden"

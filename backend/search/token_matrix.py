@@ -26,6 +26,10 @@ class TokenMatrix:
     labels: pa.Array  # (N,) string
     times: np.ndarray  # (N,) float32
     boxes: np.ndarray  # (N, 4) float32
+    # Each token-table row is a segment: contiguous tokens of one video and modality.
+    segment_start: np.ndarray | None = None  # (S,) int64 first token of each non-empty row
+    segment_video: np.ndarray | None = None  # (S,) int64
+    segment_modality: np.ndarray | None = None  # (S,) int64
 
     @property
     def n_videos(self) -> int:
@@ -44,7 +48,9 @@ class TokenMatrix:
         return positions, tokens
 
     @classmethod
-    def from_arrow(cls, rows: pa.Table, dim: int, video_ids: list[str] | None = None) -> TokenMatrix:
+    def from_arrow(
+        cls, rows: pa.Table, dim: int, video_ids: list[str] | None = None
+    ) -> TokenMatrix:
         """Pack token rows; ``video_ids`` (if given) restricts to those videos, in that order."""
         if video_ids is not None:
             rows = rows.filter(pc.is_in(rows["video_id"], pa.array(video_ids, pa.string())))
@@ -76,7 +82,11 @@ class TokenMatrix:
             if len(boxes)
             else np.zeros((0, 4))
         )
+        nonempty = lengths > 0
         return cls(
+            segment_start=(np.cumsum(lengths) - lengths)[nonempty].astype(np.int64),
+            segment_video=per_row_video[nonempty],
+            segment_modality=per_row_modality[nonempty],
             video_ids=tuple(video_ids),
             vectors=vectors,
             video_index=torch.from_numpy(np.repeat(per_row_video, lengths)),

@@ -3,6 +3,9 @@
 Writes keep one rule: a video's ``videos`` row is written last and deleted first, so every
 reader sees a video completely or not at all, and an interrupted write leaves only rows that
 nothing points to, which the next write of that video (or :meth:`remove_orphans`) clears.
+
+Tokens live in the *active* token table that ``meta`` names (``tokens`` until the collection is
+re-encoded; see ``backend.store.versions``); everything else is shared by all versions.
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ def _matrix_lists(matrices: list[np.ndarray], width: int) -> pa.ListArray:
     offsets = np.concatenate([[0], np.cumsum([len(m) for m in matrices])]).astype(np.int32)
     rows = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), width)
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), rows)
+
+
+def token_table(video_id: str, tokens: TokenVectors, dim: int) -> pa.Table:
+    """A video's tokens as rows of a token table: one row per modality present."""
+    present = sorted({int(m) for m in tokens.modalities} - {int(Modality.PAD)})
+    parts = [tokens.select(tokens.modalities == m) for m in present]
+    return pa.Table.from_arrays(
+        [
+            pa.array([video_id] * len(parts), pa.string()),
+            pa.array(present, pa.int8()),
+            _matrix_lists([p.vectors for p in parts], dim),
+            pa.array([list(p.labels) for p in parts], pa.list_(pa.string())),
+            pa.array([p.times.astype(np.float32) for p in parts], pa.list_(pa.float32())),
+            _matrix_lists([p.boxes for p in parts], 4),
+        ],
+        schema=schema.tokens_schema(dim),
+    )
 
 
 class StoreError(Exception):
@@ -130,7 +150,8 @@ class VideoStore:
             raise StoreError(
                 f"the store at {self.uri} was built by encoder {self.meta['encoder']!r} "
                 f"(dim {self.meta['dim']}), not {encoder_identity!r} (dim {dim}). "
-                "Search it with the same encoder, or index into another --store."
+                "Search it with the same encoder, index into another --store, or switch the "
+                "store's active version (python -m backend versions --store ...)."
             )
 
     @property
@@ -141,6 +162,15 @@ class VideoStore:
     def dim(self) -> int:
         return int(self.meta["dim"])
 
+    @property
+    def tokens_table(self) -> str:
+        """The name of the active token table."""
+        return self.meta.get("tokens_table", "tokens")
+
+    def reload_meta(self) -> None:
+        """Read ``meta`` again (after this process switched the active version)."""
+        self.meta = self._read_meta(self._db)
+
     @cached_property
     def labels(self) -> LabelStore:
         return LabelStore(self._db)
@@ -150,7 +180,7 @@ class VideoStore:
 
     def versions(self) -> tuple[int, int]:
         """Changes whenever the visible collection may have changed (for caches)."""
-        return self.table("videos").version, self.table("tokens").version
+        return self.table("videos").version, self.table(self.tokens_table).version
 
     # ----------------------------------------------------------------- writing
     def add_video(self, video: IngestedVideo, tokens: TokenVectors) -> VideoRecord:
@@ -158,7 +188,7 @@ class VideoStore:
         video_id = video.probe.video_id
         self._delete_rows(video_id)
         present = sorted({int(m) for m in tokens.modalities} - {int(Modality.PAD)})
-        self.table("tokens").add(self._token_rows(video_id, tokens, present))
+        self.table(self.tokens_table).add(token_table(video_id, tokens, self.dim))
         if video.frames:
             self.table("frames").add(self._frame_rows(video_id, video.frames))
         modalities = tuple(Modality(m).key for m in present)
@@ -168,20 +198,6 @@ class VideoStore:
             f"video_id = {_quote(video_id)} OR path = {_quote(str(video.probe.path))}"
         )
         return VideoRecord.from_row(row)
-
-    def _token_rows(self, video_id: str, tokens: TokenVectors, present: list[int]) -> pa.Table:
-        parts = [tokens.select(tokens.modalities == m) for m in present]
-        return pa.Table.from_arrays(
-            [
-                pa.array([video_id] * len(parts), pa.string()),
-                pa.array(present, pa.int8()),
-                _matrix_lists([p.vectors for p in parts], self.dim),
-                pa.array([list(p.labels) for p in parts], pa.list_(pa.string())),
-                pa.array([p.times.astype(np.float32) for p in parts], pa.list_(pa.float32())),
-                _matrix_lists([p.boxes for p in parts], 4),
-            ],
-            schema=schema.tokens_schema(self.dim),
-        )
 
     @staticmethod
     def _frame_rows(video_id: str, frames: list[Frame]) -> pa.Table:
@@ -200,7 +216,7 @@ class VideoStore:
         return pa.Table.from_pylist(rows, schema=schema.FRAMES)
 
     def _delete_rows(self, video_id: str) -> None:
-        for name in ("tokens", "frames"):
+        for name in (self.tokens_table, "frames"):
             self.table(name).delete(f"video_id = {_quote(video_id)}")
 
     def delete_video(self, video_id: str) -> bool:
@@ -225,7 +241,7 @@ class VideoStore:
         """Delete token and frame rows of videos that never completed; returns how many ids."""
         complete = set(self.video_ids())
         removed = 0
-        for name in ("tokens", "frames"):
+        for name in (self.tokens_table, "frames"):
             ids = set(_column(self.table(name), "video_id"))
             orphans = sorted(ids - complete)
             if orphans:
@@ -235,7 +251,7 @@ class VideoStore:
 
     def optimize(self) -> None:
         """Compact small appends into larger files (after an indexing run)."""
-        for name in ("videos", "tokens", "frames", "failures"):
+        for name in ("videos", self.tokens_table, "frames", "failures"):
             self.table(name).optimize()
 
     # ----------------------------------------------------------------- reading
@@ -278,8 +294,8 @@ class VideoStore:
         return sorted(rows, key=lambda r: r["time_s"])
 
     def token_rows(self, video_ids: Iterable[str] | None = None) -> pa.Table:
-        """The ``tokens`` table (all of it, or of some videos) as Arrow, for search."""
-        table = self.table("tokens")
+        """The active token table (all of it, or of some videos) as Arrow, for search."""
+        table = self.table(self.tokens_table)
         if video_ids is None:
             return table.to_arrow()
         ids = list(video_ids)

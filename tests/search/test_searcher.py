@@ -34,8 +34,13 @@ def query_tokens(seed: int, n: int = 3) -> TokenVectors:
     rng = np.random.default_rng(100 + seed)
     v = rng.standard_normal((n, DIM)).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return TokenVectors(v, np.zeros(n, np.int8), tuple(f"q{i}" for i in range(n)),
-                        np.full(n, np.nan, np.float32), np.full((n, 4), np.nan, np.float32))
+    return TokenVectors(
+        v,
+        np.zeros(n, np.int8),
+        tuple(f"q{i}" for i in range(n)),
+        np.full(n, np.nan, np.float32),
+        np.full((n, 4), np.nan, np.float32),
+    )
 
 
 def reference(tokens: dict[str, TokenVectors], query: TokenVectors):
@@ -44,8 +49,10 @@ def reference(tokens: dict[str, TokenVectors], query: TokenVectors):
     video = torch.tensor([n for n, i in enumerate(ids) for _ in range(len(tokens[i]))])
     modality = torch.from_numpy(np.concatenate([tokens[i].modalities for i in ids])).long()
     q = torch.from_numpy(query.vectors)
-    return ids, reference_scores(q, docs, video, modality, len(ids), 5), reference_token_max(
-        q, docs, video, len(ids)
+    return (
+        ids,
+        reference_scores(q, docs, video, modality, len(ids), 5),
+        reference_token_max(q, docs, video, len(ids)),
     )
 
 
@@ -56,7 +63,9 @@ def test_scores_and_order_equal_reference(random_store, seed):
     ids, per_modality, token_level = reference(tokens, query)
     hits = Searcher(store, encoder=None).search_vectors(query, k=10)
     assert len(hits) == 6
-    expected = {i: float(torch.nan_to_num(per_modality[n], nan=-9).max()) for n, i in enumerate(ids)}
+    expected = {
+        i: float(torch.nan_to_num(per_modality[n], nan=-9).max()) for n, i in enumerate(ids)
+    }
     assert [h.video_id for h in hits] == sorted(expected, key=expected.get, reverse=True)
     for hit in hits:
         n = ids.index(hit.video_id)

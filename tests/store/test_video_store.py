@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backend.encoders.base import Modality
-from backend.store.video_store import StoreError, VideoStore
+from backend.store.video_store import StoreError, VideoStore, token_table
 from tests.helpers import make_video, random_tokens
 
 COUNTS = {Modality.ASR: 5, Modality.OCR: 3, Modality.VIDEO: 2}
@@ -52,8 +52,7 @@ def test_half_written_video_is_invisible_and_cleaned(tmp_path):
     store.add_video(make_video("done"), random_tokens(1, COUNTS))
     # What a crash between the token write and the video row leaves behind:
     half = make_video("half", n_frames=1)
-    present = [int(m) for m in COUNTS]
-    store.table("tokens").add(store._token_rows("half", random_tokens(2, COUNTS), present))
+    store.table("tokens").add(token_table("half", random_tokens(2, COUNTS), store.dim))
     assert store.video_ids() == ["done"]
     assert store.remove_orphans() == 1
     assert set(store.table("tokens").to_arrow()["video_id"].to_pylist()) == {"done"}

@@ -153,10 +153,11 @@ def _loading_failed(what: str, name: str, hub_example: str, cause: Exception) ->
     )
 
 
-def load_model(source: ClamrSource) -> tuple[nn.Module, str]:
-    """The model (with its adapter) in eval mode, and the base model name used."""
-    from peft import PeftModel
+def load_base(source: ClamrSource) -> tuple[ClamrModel, str]:
+    """The base model without any adapter (projection seeded if missing), and its name.
 
+    Shared by :func:`load_model` and fine-tuning (``backend.train``), which adds its own LoRA.
+    """
     base = source.model
     if base is None:
         try:
@@ -179,6 +180,14 @@ def load_model(source: ClamrSource) -> tuple[nn.Module, str]:
             base,
             PROJECTION_SEED,
         )
+    return model, base
+
+
+def load_model(source: ClamrSource) -> tuple[nn.Module, str]:
+    """The model (with its adapter) in eval mode, and the base model name used."""
+    from peft import PeftModel
+
+    model, base = load_base(source)
     if source.adapter:
         try:
             model = PeftModel.from_pretrained(model, source.adapter)

@@ -46,9 +46,7 @@ def _speech_units(video: IngestedVideo) -> Iterator[TextUnit]:
                 if w.text.strip()
             ]
         else:
-            words = [
-                UnitWord(w, w, segment.start_s, NO_BOX) for w in split_words(segment.text)
-            ]
+            words = [UnitWord(w, w, segment.start_s, NO_BOX) for w in split_words(segment.text)]
         yield from _chunks(Modality.ASR, words)
 
 

@@ -5,11 +5,16 @@ as their words; every word-piece becomes a unit vector labelled with its modalit
 and box. The query side drops words that carry no content (stop words) unless nothing else is
 left, because an encoder not trained for late interaction otherwise lets "a" and "the" match
 whichever modality has the most common words.
+
+With ``adapter`` (a LoRA folder written by ``backend.train``) queries and documents go through the
+fine-tuned MiniLM, and the identity names the adapter by the hash of its weights, so a store
+built with one fine-tune refuses queries encoded by another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
@@ -17,6 +22,7 @@ from bm25s.stopwords import STOPWORDS_EN
 from backend.encoders.base import Encoder, Modality, TokenVectors
 from backend.encoders.default.documents import TextUnit, document_units
 from backend.encoders.default.token_model import DIM, MODEL_NAME, EncodedSequence, MiniLMTokenModel
+from backend.encoders.lora import adapter_fingerprint
 from backend.encoders.search_text import normalise_word, split_words
 from backend.ingest.types import IngestedVideo
 
@@ -47,13 +53,25 @@ class DefaultEncoder(Encoder):
     name = "default"
     dim = DIM
 
-    def __init__(self, batch_size: int = 32, drop_query_stopwords: bool = True) -> None:
-        self._model = MiniLMTokenModel(batch_size=batch_size)
+    def __init__(
+        self,
+        batch_size: int = 32,
+        drop_query_stopwords: bool = True,
+        adapter: str | Path | None = None,
+        token_model: MiniLMTokenModel | None = None,
+    ) -> None:
+        """``token_model`` replaces the packaged model (a model being trained, for evaluation)."""
+        self._identity = f"default:{MODEL_NAME}"
+        if adapter is not None:
+            self._identity += f"+lora:{adapter_fingerprint(adapter)}"
+        elif token_model is not None:
+            self._identity += "+in-memory"
+        self._model = token_model or MiniLMTokenModel(batch_size=batch_size, adapter=adapter)
         self._drop_query_stopwords = drop_query_stopwords
 
     @property
     def identity(self) -> str:
-        return f"default:{MODEL_NAME}"
+        return self._identity
 
     def encode_queries(self, texts: Sequence[str]) -> list[TokenVectors]:
         word_lists = [query_words(t, self._drop_query_stopwords) for t in texts]
@@ -78,7 +96,9 @@ class DefaultEncoder(Encoder):
         encoded = self._model.encode([[normalise_word(w.text) for w in u.words] for u in flat])
         out, cursor = [], 0
         for units in units_per_video:
-            parts = [_unit_tokens(u, e) for u, e in zip(units, encoded[cursor : cursor + len(units)])]
+            parts = [
+                _unit_tokens(u, e) for u, e in zip(units, encoded[cursor : cursor + len(units)])
+            ]
             cursor += len(units)
             out.append(TokenVectors.concatenate(parts, self.dim))
         return out

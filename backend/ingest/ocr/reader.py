@@ -8,6 +8,8 @@ import numpy as np
 
 from backend.config import OcrSettings
 from backend.ingest.ocr.base import OcrEngine, OcrLine
+from backend.ingest.ocr.second_look import MIN_SCORE as SECOND_LOOK_MIN_SCORE
+from backend.ingest.ocr.second_look import found_words, read_equalised
 from backend.ingest.ocr.spans import merge_lines
 from backend.ingest.types import Frame, TextSpan
 
@@ -57,11 +59,24 @@ class TextReader:
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]:
         """The confident, non-empty lines in one RGB picture, at its own resolution."""
+        first = self.first_look(image)
+        return first + self.second_look(image, first)
+
+    def first_look(self, image: np.ndarray) -> list[OcrLine]:
+        """What the engine reads in the picture as it is, cut at ``min_score``."""
         return [
             line
             for line in self.engine.read_image(image)
             if line.text.strip() and line.score >= self.settings.min_score
         ]
+
+    def second_look(self, image: np.ndarray, first: list[OcrLine]) -> list[OcrLine]:
+        """Where the first look read no word, the words read in a contrast-equalised copy
+        (``OcrSettings.second_look``; see :mod:`backend.ingest.ocr.second_look`)."""
+        if not self.settings.second_look or found_words(first):
+            return []
+        min_score = max(SECOND_LOOK_MIN_SCORE, self.settings.min_score)
+        return read_equalised(self.engine, image, min_score)
 
     def read_frames(self, frames: list[Frame]) -> list[TextSpan]:
         """Spans of text over ``frames`` (in time order), merged over consecutive frames."""

@@ -1,0 +1,1 @@
+"""Indexing across machines: ingest and encode on a Ray cluster, commit from one process."""
