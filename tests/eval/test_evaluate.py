@@ -15,7 +15,9 @@ def test_eval_table_meets_the_bounds(corpus_store: IndexedCorpus, shared_data):
         assert heading in table.stdout
     print(table.stdout)
 
-    report = json.loads(run_cli("eval", queries, "--store", str(corpus_store.store), "--json").stdout)
+    report = json.loads(
+        run_cli("eval", queries, "--store", str(corpus_store.store), "--json").stdout
+    )
     assert report["n_queries"] == 9 and not report["queries_without_indexed_relevant_video"]
     late = report["systems"]["late interaction (modality_max)"]["metrics"]
     bm25 = report["systems"]["BM25 (asr+ocr+description)"]["metrics"]
