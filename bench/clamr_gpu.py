@@ -30,6 +30,13 @@ from backend.ingest.types import Frame, IngestedVideo, VideoProbe
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def corpus_videos(data: Path) -> list[IngestedVideo]:
+    """The corpus videos listed in ``corpus_files.txt`` that decode (up to 10 frames each)."""
+    lines = (data / "corpus_files.txt").read_text().splitlines()
+    decoded = (decode(data / line.strip()) for line in lines if line.strip())
+    return [video for video in decoded if video is not None]
+
+
 def decode(path: Path, every_s: float = 1.0, limit: int = 10) -> IngestedVideo | None:
     frames: list[Frame] = []
     try:
@@ -104,12 +111,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    paths = [
-        args.data / line.strip()
-        for line in (args.data / "corpus_files.txt").read_text().splitlines()
-        if line.strip()
-    ]
-    videos = [v for v in (decode(p) for p in paths) if v is not None]
+    videos = corpus_videos(args.data)
     queries = [
         json.loads(line)["query"]
         for line in (args.data / "retrieval_dev.jsonl").read_text().splitlines()

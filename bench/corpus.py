@@ -72,6 +72,14 @@ def bench_queries(collection: Collection, n: int) -> list[str]:
     return [queries[i % len(queries)] for i in range(n)]
 
 
+def median_and_p95(timings: list[float]) -> tuple[float, float]:
+    """The median and the 95th percentile (nearest rank) of some timings."""
+    ordered = sorted(timings)
+    return statistics.median(ordered), ordered[
+        min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))
+    ]
+
+
 def search_table(collection: Collection, queries: list[str]) -> tuple[dict, str]:
     collection.search(queries[0])  # warm: loads the model and packs the tokens once
     timings = []
@@ -79,9 +87,7 @@ def search_table(collection: Collection, queries: list[str]) -> tuple[dict, str]
         start = time.perf_counter()
         collection.search(query, k=10)
         timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    p50 = statistics.median(timings)
-    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+    p50, p95 = median_and_p95(timings)
     summary = {"queries": len(queries), "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
     table = (
         f"search: {len(queries)} queries over {len(collection.videos())} videos "

@@ -33,7 +33,7 @@ from backend.encoders.clamr.tiny import save_tiny_checkpoint
 from backend.ingest.types import IngestedVideo
 from backend.train.losses import clamr_loss
 from backend.train.settings import TrainSettings
-from bench.clamr_gpu import DATA, decode
+from bench.clamr_gpu import DATA, corpus_videos
 
 BATCH = 4
 
@@ -117,12 +117,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    paths = [
-        args.data / line.strip()
-        for line in (args.data / "corpus_files.txt").read_text().splitlines()
-        if line.strip()
-    ]
-    videos = [v for v in (decode(p) for p in paths) if v is not None and v.description]
+    videos = [v for v in corpus_videos(args.data) if v.description]
     print(f"{len(videos)} videos decoded; GPU: {torch.cuda.get_device_name()}")
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(save_tiny_checkpoint(Path(tmp) / "tiny-clamr"))
