@@ -30,9 +30,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from backend.config import VisionSettings
+from backend.config import TileSettings, VisionSettings
 from backend.ingest.types import Frame, VisualTag
-from backend.ingest.vision import FrameTagger, LabelSet, TileOptions, merge_over_time
+from backend.ingest.vision import FrameTagger, LabelSet, merge_over_time
 from backend.ingest.vision.tagger import FrameScores
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -40,11 +40,11 @@ VARIANTS = ("clean", "names", "gpt", "description")
 #: Tile layouts: none; the default (half-short-side squares overlapping by half, animal and
 #: people labels only); the same with every label; without overlap; two-thirds-side squares.
 LAYOUTS = {
-    "none": None,
-    "half": TileOptions(),
-    "half-all-labels": TileOptions(vocabulary="all"),
-    "half-no-overlap": TileOptions(overlap=0.0),
-    "two-thirds": TileOptions(scale=2 / 3),
+    "none": TileSettings(scale=0.0),
+    "half": TileSettings(),
+    "half-all-labels": TileSettings(vocabulary="all"),
+    "half-no-overlap": TileSettings(overlap=0.0),
+    "two-thirds": TileSettings(scale=2 / 3),
 }
 TILE_THRESHOLDS = (0.3, 0.5, 0.7)
 #: Written by the vision helper from contact sheets of the frames, before seeing any tags.
@@ -156,13 +156,11 @@ class ScoredVideo:
 def geometry(layout: str) -> str:
     """What the label probabilities depend on (layouts differing only in picking share them)."""
     tiles = LAYOUTS[layout]
-    return f"tiles-{tiles.scale:.3f}-{tiles.overlap:.2f}" if tiles else "whole"
+    return f"tiles-{tiles.scale:.3f}-{tiles.overlap:.2f}" if tiles.scale else "whole"
 
 
 def score_corpus(data: Path, layouts: Sequence[str], cache_dir: Path | None) -> list[ScoredVideo]:
-    taggers = {
-        geometry(name): FrameTagger(VisionSettings(), tiles=LAYOUTS[name]) for name in layouts
-    }
+    taggers = {geometry(name): FrameTagger(VisionSettings(tiles=LAYOUTS[name])) for name in layouts}
     out = []
     for name in (data / "corpus_files.txt").read_text().split():
         path = name.removeprefix("corpus/")
@@ -213,9 +211,8 @@ def _load_scores(path: Path) -> list[FrameScores]:
 def tags_for(
     video: ScoredVideo, layout: str, settings: VisionSettings, tile_min: float, window_s: float
 ) -> list[VisualTag]:
-    tiles = LAYOUTS[layout]
-    options = replace(tiles, min_score=tile_min) if tiles else None
-    picker = FrameTagger(settings, tiles=options, window_s=window_s)
+    tiles = replace(LAYOUTS[layout], min_score=tile_min)
+    picker = FrameTagger(replace(settings, tiles=tiles, window_s=window_s))
     picked = (t for f in video.scores[geometry(layout)] for t in picker.pick(f))
     return merge_over_time(picked, window_s)
 
@@ -292,7 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     encoder = TokenEncoder()
     relevant = {r for q in dev for r in q["relevant"]}
-    thresholds = {layout: TILE_THRESHOLDS if LAYOUTS[layout] else (1.0,) for layout in layouts}
+    thresholds = {
+        layout: TILE_THRESHOLDS if LAYOUTS[layout].scale else (1.0,) for layout in layouts
+    }
     print(f"\n## rank of the relevant video among {len(videos)} (labels: clean)\n")
     print("| tiles | tile min score | tags per video (mean / max) | "
           + " | ".join(q["qid"] for q in dev) + " | extra queries |")  # fmt: skip
@@ -306,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             extra_ranked = ranks(tags, extra, "clean", encoder)
             chosen[(layout, tile_min)] = tags
             print(
-                f"| {layout} | {tile_min if LAYOUTS[layout] else '-'} | "
+                f"| {layout} | {tile_min if LAYOUTS[layout].scale else '-'} | "
                 f"{statistics.mean(counts):.1f} / {max(counts)} | "
                 + " | ".join(str(r) for _, r, _ in dev_ranked)
                 + f" | {summary(extra_ranked)} |"
@@ -325,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dev_ranked = ranks(tags, dev, variant, encoder)
             extra_ranked = ranks(tags, extra, variant, encoder)
             print(
-                f"| {layout} | {tile_min if LAYOUTS[layout] else '-'} | {variant} | "
+                f"| {layout} | {tile_min if LAYOUTS[layout].scale else '-'} | {variant} | "
                 + " | ".join(str(r) for _, r, _ in dev_ranked)
                 + f" | {summary(extra_ranked)} |"
             )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.config import VisionSettings
+from backend.config import TileSettings, VisionSettings
 from backend.ingest.types import Frame, VisualTag
 from backend.ingest.vision import FrameTagger, ImageNetClassifier, class_names
 from backend.ingest.vision.regions import crop_batch, tile_boxes, whole_frame_box
@@ -108,7 +108,7 @@ def test_without_the_flat_guard_a_blank_frame_still_scores_low(tagger: FrameTagg
 
 def test_a_long_shot_gives_a_few_tags_per_label(cockatoo: list[Frame], cache_dir: Path) -> None:
     """One good frame shown for 30 s: each label at most once per 10 s window."""
-    whole_only = FrameTagger(VisionSettings(), tiles=None, cache_dir=cache_dir)
+    whole_only = FrameTagger(VisionSettings(tiles=TileSettings(scale=0)), cache_dir=cache_dir)
     frames = [Frame(float(t), cockatoo[10].image) for t in range(30)]
     tags = whole_only.tag_frames(frames)
     labels = [t.label for t in tags]
@@ -128,7 +128,9 @@ def test_tiny_and_empty_inputs(tagger: FrameTagger) -> None:
 
 
 def test_settings_bound_the_tags(cockatoo: list[Frame], cache_dir: Path) -> None:
-    strict = FrameTagger(VisionSettings(top_k=1, min_score=0.9), cache_dir=cache_dir, tiles=None)
+    strict = FrameTagger(
+        VisionSettings(top_k=1, min_score=0.9, tiles=TileSettings(scale=0)), cache_dir=cache_dir
+    )
     tags = strict.tag_frames(cockatoo)
     assert all(isinstance(t, VisualTag) and t.score >= 0.9 and t.box is None for t in tags)
     per_time = [t.time_s for t in tags]

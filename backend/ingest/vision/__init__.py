@@ -7,13 +7,12 @@ names an image classifier gives frames and parts of frames.
 from backend.ingest.vision.classifier import ImageNetClassifier
 from backend.ingest.vision.errors import VisionModelError
 from backend.ingest.vision.labels import LabelSet, class_names
-from backend.ingest.vision.tagger import FrameTagger, TileOptions, merge_over_time
+from backend.ingest.vision.tagger import FrameTagger, merge_over_time
 
 __all__ = [
     "FrameTagger",
     "ImageNetClassifier",
     "LabelSet",
-    "TileOptions",
     "VisionModelError",
     "class_names",
     "merge_over_time",

@@ -25,7 +25,7 @@ LabelVariant = Literal["clean", "names", "gpt", "description"]
 NUM_CLASSES = 1000
 #: Animals (ImageNet ids 0-397: fish to mammals) and people (baseball player, bridegroom, scuba
 #: diver): the small subjects worth finding in a part of a frame. Object labels on partial crops
-#: are mostly texture confusions (see :class:`~backend.ingest.vision.tagger.TileOptions`).
+#: are mostly texture confusions (see :class:`~backend.config.TileSettings`).
 LIVING_CLASSES = frozenset([*range(398), 981, 982, 983])
 
 

@@ -3,7 +3,7 @@
 Per frame, the classifier looks at the centre square (the whole-frame view, tagged with no box)
 and at overlapping square tiles (tagged with the tile's box, so a heatmap can show where). A
 tile repeats a whole-frame label only when it is much surer, i.e. when the tile localises it,
-and tiles name only animals and people (see :class:`TileOptions`).
+and tiles name only animals and people (see :class:`~backend.config.TileSettings`).
 Over time, one label yields one tag per ``window_s`` seconds, at its best-scoring frame: a 30 s
 shot of a balance beam gives three "balance beam" tokens, not thirty.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -22,26 +21,6 @@ from backend.ingest.types import Box, Frame, VisualTag
 from backend.ingest.vision.classifier import Backend, ImageNetClassifier
 from backend.ingest.vision.labels import LIVING_CLASSES, LabelSet
 from backend.ingest.vision.regions import crop_batch, is_flat, tile_boxes, whole_frame_box
-
-
-@dataclass(frozen=True)
-class TileOptions:
-    """How tiles are laid out and which of their labels count.
-
-    Chosen on the corpus with ``bench/vision_signal.py``. Tiles of half the short side,
-    overlapping by half, are the only layout that finds the parakeet (a sixth of the frame wide);
-    two-thirds tiles and non-overlapping ones miss it. On partial crops, object labels are mostly
-    texture confusions ("Band-Aid" 0.86 on a flyer, "ring binder" 0.93 on a gym wall) that cost
-    other queries their rank, so tiles speak only of animals and people (``vocabulary="living"``).
-    Measured: the parakeet query's video rises from rank 22 of 48 to 3; fifteen other visual
-    queries keep their MRR (0.80), which falls to 0.73 when tiles may use every label.
-    """
-
-    scale: float = 0.5  # tile side as a fraction of the frame's short side; 0: no tiles
-    overlap: float = 0.5
-    min_score: float = 0.5  # a tile sees less context than the frame, so it must be surer
-    margin: float = 0.25  # a whole-frame label comes back for a tile only this much surer
-    vocabulary: Literal["living", "all"] = "living"
 
 
 @dataclass(frozen=True)
@@ -61,16 +40,14 @@ class FrameTagger:
         self,
         settings: VisionSettings,
         *,
-        tiles: TileOptions | None = TileOptions(),  # frozen: safe as a default
-        window_s: float = 10.0,
         cache_dir: Path | None = None,
         backend: Backend = "auto",
         threads: int | None = None,
         batch_frames: int = 8,
     ) -> None:
         self.settings = settings
-        self.tiles = tiles if tiles is not None and tiles.scale > 0 else None
-        self.window_s = window_s
+        self.tiles = settings.tiles if settings.tiles.scale > 0 else None
+        self.window_s = settings.window_s
         self.batch_frames = max(1, batch_frames)
         self.classifier = ImageNetClassifier(cache_dir=cache_dir, backend=backend, threads=threads)
         self._labels: LabelSet | None = None
