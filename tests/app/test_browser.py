@@ -79,7 +79,6 @@ def test_app_opens_on_an_empty_store(
     snap(page, screenshots, "00-empty-store")
 
 
-@pytest.mark.browser_slow
 def test_upload_search_explain_label_and_restart(
     app_factory: Callable[..., AppServer],
     tmp_path: Path,
