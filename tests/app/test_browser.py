@@ -2,12 +2,14 @@
 upload real videos, watch them index, search, open the heatmap, label, restart, find the label;
 then label, fine-tune, watch, switch the index to the new adapter, search again, roll back.
 
-Screenshots of each step go to ``test-artifacts/screenshots/``; the Search, Explain and Train
-ones are copied to ``docs/images/`` for the README.
+Screenshots of each step go to ``test-artifacts/screenshots/``. With ``UPDATE_DOCS_IMAGES=1``
+the Search, Explain and Train ones are also copied to ``docs/images/`` for the README (not by
+default, so that a test run leaves the checkout as it found it).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -115,7 +117,7 @@ def test_upload_search_explain_label_and_restart(
     expect(first).to_have_attribute("data-rank", "1")
     ready = "() => [...document.querySelectorAll('#results video')].every(v => v.readyState >= 2)"
     page.wait_for_function(ready, timeout=30_000)  # the players show their first picture
-    shutil.copyfile(snap(page, screenshots, "03-search"), _docs("search.png"))
+    publish(snap(page, screenshots, "03-search"), "search.png")
 
     # its heatmap
     open_tab(page, "Explain")
@@ -123,7 +125,7 @@ def test_upload_search_explain_label_and_restart(
     expect(chosen).to_have_value(re.compile(r"^#1 bbaf2n\.mpg"), timeout=30_000)
     expect(page.locator("#heatmap img")).to_be_visible(timeout=30_000)
     expect(page.locator("#explain-matches")).to_contain_text("bin", timeout=30_000)
-    shutil.copyfile(snap(page, screenshots, "04-explain"), _docs("explain.png"))
+    publish(snap(page, screenshots, "04-explain"), "explain.png")
 
     # label it relevant
     open_tab(page, "Label")
@@ -194,7 +196,7 @@ def test_label_train_watch_switch_and_search_again(
     expect(page.locator("#train-loss canvas, #train-loss svg").first).to_be_visible()
     expect(page.locator("#train-start")).to_be_enabled()
     expect(page.locator("#train-cancel")).to_be_disabled()
-    shutil.copyfile(snap(page, screenshots, "08-trained"), _docs("train.png"))
+    publish(snap(page, screenshots, "08-trained"), "train.png")
 
     # and after it has finished, a reload shows its result
     page.reload()
@@ -231,6 +233,8 @@ def test_label_train_watch_switch_and_search_again(
     expect(page.locator("#results .vs-card").first).to_contain_text("bbaf2n.mpg", timeout=30_000)
 
 
-def _docs(name: str) -> Path:
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    return DOCS_IMAGES / name
+def publish(screenshot: Path, name: str) -> None:
+    """Copy a step's screenshot to ``docs/images/name`` when asked (``UPDATE_DOCS_IMAGES=1``)."""
+    if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(screenshot, DOCS_IMAGES / name)
