@@ -1,4 +1,4 @@
-"""``python -m app [--store DIR] [--port N] [--host H] [--auth USER:PASS] ...``
+"""``python -m app [--store DIR] [--port N] [--host H] [--auth USER:PASS | --no-auth] ...``
 
 Flags become the environment variables ``app.settings`` reads, then the app is built and served:
 one source of settings, whether they came from flags, a Dockerfile or a Space's secrets.
@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 from app.settings import (
     AUTH_ENV,
     DEMO_ENV,
     HOST_ENV,
     MAX_UPLOAD_ENV,
+    NO_AUTH_ENV,
     PORT_ENV,
+    AppSettings,
+    check_access,
 )
 from backend.config import STORE_ENV
 
@@ -29,6 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help=f"port (${PORT_ENV}, default 7860)")
     parser.add_argument("--host", help=f"address to listen on (${HOST_ENV}, default 127.0.0.1)")
     parser.add_argument("--auth", help=f"user:password[,user:password] (${AUTH_ENV})")
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help=f"listen on a public --host without passwords (${NO_AUTH_ENV}=1); prints a warning",
+    )
     parser.add_argument("--max-upload-mb", type=float, help=f"upload limit (${MAX_UPLOAD_ENV})")
     parser.add_argument(
         "--no-demo",
@@ -48,8 +57,15 @@ def main(argv: list[str] | None = None) -> None:
         AUTH_ENV: args.auth,
         MAX_UPLOAD_ENV: args.max_upload_mb,
         DEMO_ENV: "0" if args.no_demo else None,
+        NO_AUTH_ENV: "1" if args.no_auth else None,
     }
     os.environ.update({name: str(value) for name, value in flags.items() if value is not None})
+    try:  # refuse before the app (and its models) are built
+        refusal = check_access(AppSettings.from_env()).refusal
+    except ValueError as error:  # a malformed setting, e.g. --auth without a password
+        sys.exit(f"error: {error}")
+    if refusal:
+        sys.exit(f"error: {refusal}")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 import re
 
-from backend.encoders.base import DOCUMENT_MODALITIES
+from backend.collection import DOCUMENT_MODALITIES
 
 MODALITY_NAMES = {
     "video": "seen",
     "asr": "spoken",
     "ocr": "on screen",
     "description": "description",
+    "image": "looks like",
 }
 
 CSS = """
@@ -39,6 +40,9 @@ CSS = """
 .vs-snippet { font-size: 0.9em; margin: 2px 0; }
 .vs-snippet mark { background: #ffe066; color: #111; padding: 0 2px; border-radius: 3px; }
 .vs-empty { padding: 16px; color: var(--body-text-color-subdued); }
+.vs-more { margin-top: 6px; font-size: 0.85em; padding: 2px 8px; border-radius: 6px;
+  border: 1px solid var(--border-color-primary); cursor: pointer;
+  background: var(--button-secondary-background-fill); }
 @media (max-width: 900px) { .vs-card { grid-template-columns: 1fr; } }
 """
 
@@ -100,11 +104,50 @@ def _snippets(hit: dict, min_similarity: float = 0.5) -> str:
                 continue
             at = f" at {clock(item['time_s'])}" if item["time_s"] is not None else ""
             text = highlight(item["text"], item["matched"])
+            if modality == "image":  # labels are regions, not words
+                text = _picture_evidence(hit.get("matches", {}).get("image", []))
             lines.append(
                 f'<div class="vs-snippet"><b>{MODALITY_NAMES.get(modality, modality)}{at}:</b> '
                 f"{text}</div>"
             )
     return "".join(lines)
+
+
+def _picture_evidence(matches: list[dict], strong: float = 0.8) -> str:
+    """What a search by picture matched, in words.
+
+    >>> _picture_evidence([{"similarity": 0.9}, {"similarity": 0.5}])
+    '1 of 2 picture regions found nearly as they are (similarity 0.80 or more); best 0.90'
+    """
+    if not matches:
+        return ""
+    best = max(m["similarity"] for m in matches)
+    close = sum(m["similarity"] >= strong for m in matches)
+    return (
+        f"{close} of {len(matches)} picture regions found nearly as they are "
+        f"(similarity {strong:.2f} or more); best {best:.2f}"
+    )
+
+
+#: ``js_on_load`` of the results: "More like this" on a card triggers the component's
+#: ``select`` event with the video and the moment; the Search tab searches with that frame.
+MORE_LIKE_THIS_JS = """
+element.addEventListener("click", (event) => {
+  const button = event.target.closest("button.vs-more");
+  if (!button) return;
+  const time = button.dataset.time === "" ? null : Number(button.dataset.time);
+  trigger("select", {video_id: button.dataset.videoId, time_s: time});
+});
+"""
+
+
+def _more_button(hit: dict) -> str:
+    moment = "" if hit["moment_s"] is None else f"{float(hit['moment_s']):.3f}"
+    return (
+        f'<button type="button" class="vs-more" data-video-id="{html.escape(hit["video_id"])}" '
+        f'data-time="{moment}" title="search with the frame at this moment">'
+        "More like this</button>"
+    )
 
 
 def _player(hit: dict) -> str:
@@ -121,6 +164,31 @@ def _player(hit: dict) -> str:
     return '<div class="vs-noplay">The video file is not served by this app.</div>'
 
 
+#: Grades given in place on a card (``JUDGE_IN_PLACE_JS`` sends them; ``app.tabs.label`` stores).
+IN_PLACE_GRADES = ((2, "Relevant"), (1, "Partly"), (0, "Not relevant"))
+
+#: ``js_on_load`` of the results: a grade button on a card triggers the component's ``submit``
+#: event with the video and the grade, and marks the button chosen at once.
+JUDGE_IN_PLACE_JS = """
+element.addEventListener("click", (event) => {
+  const button = event.target.closest(".vs-judge button");
+  if (!button) return;
+  const box = button.closest(".vs-judge");
+  box.querySelectorAll("button").forEach((b) => b.classList.toggle("vs-chosen", b === button));
+  trigger("submit", {video_id: box.dataset.videoId, grade: Number(button.dataset.grade)});
+});
+"""
+
+
+def _judge_buttons(hit: dict) -> str:
+    buttons = "".join(
+        f'<button type="button" data-grade="{grade}" title="grade {grade}">{name}</button>'
+        for grade, name in IN_PLACE_GRADES
+    )
+    video_id = html.escape(hit["video_id"])
+    return f'<div class="vs-judge" data-video-id="{video_id}" title="judge it">{buttons}</div>'
+
+
 def render_card(hit: dict, thumbnail: str | None) -> str:
     name = html.escape(hit["file_name"])
     moment = clock(hit["moment_s"])
@@ -134,7 +202,8 @@ def render_card(hit: dict, thumbnail: str | None) -> str:
         f'<div class="vs-card" data-rank="{hit["rank"]}" data-video-id="{hit["video_id"]}">'
         f'<h3><span class="vs-rank">#{hit["rank"]}</span>{name} '
         f'<span class="vs-rank">score {hit["score"]:.3f}</span></h3>'
-        f'<div>{image}<div class="vs-caption">{caption}</div></div>'
+        f'<div>{image}<div class="vs-caption">{caption}</div>{_judge_buttons(hit)}'
+        f"{_more_button(hit) if thumbnail else ''}</div>"
         f'<div class="vs-player">{_player(hit)}</div>'
         f"<div>{_scores(hit)}{_snippets(hit)}</div>"
         "</div>"

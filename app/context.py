@@ -7,6 +7,9 @@ are shared; label writes take turns so that two sessions' appends never race.
 Switching the store to another version (a fine-tuned adapter, or a rollback) takes the indexing
 lock too, so no video is written into the version being left; afterwards the collection is opened
 again at the new version and replaces the old one only once it can search.
+
+These locks order the work of this process; other processes writing the same store (the command
+line, a second app) are kept apart by the store's own write lock (``backend.store``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import gradio as gr
 
 from app.settings import AppSettings
 from app.switching import Switcher
-from backend.collection import Collection
-from backend.indexer import IndexReport, ProgressCallback
-from backend.reencode import ReencodeProgress, ReencodeReport
-from backend.store.versions import StoreVersions
-from backend.store.video_store import VideoStore
-from backend.train import jobs
+from backend.collection import (
+    Collection,
+    IndexReport,
+    ProgressCallback,
+    ReencodeProgress,
+    ReencodeReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,7 @@ class AppContext:
     def store_path(self) -> str:
         """The store as a training job must be told it: a job runs from the repository root,
         so a local folder is made absolute."""
-        store = self.settings.backend.store
-        return store if "://" in store else str(Path(store).resolve())
+        return self.collection.store_path
 
     def _set_activity(self, text: str) -> None:
         self.activity = text
@@ -70,7 +73,7 @@ class AppContext:
             return self.collection.index(list(paths), user_text, on_progress)
 
     def is_empty(self) -> bool:
-        return not self.collection.store.video_ids()
+        return not self.collection.video_ids()
 
     def start_demo_indexing(self) -> threading.Thread | None:
         """Index the demo collection in the background when the store is empty, so a
@@ -108,7 +111,7 @@ class AppContext:
 
         def load() -> None:
             try:
-                self.collection.encoder.encode_query("warm up")
+                self.collection.warm_up()
             except Exception:  # a search will report the same problem to the user
                 log.exception("loading the encoder failed")
 
@@ -128,9 +131,7 @@ class AppContext:
         """Re-encode with a finished training job's adapter into a new version, switch to it
         when complete, and search with it from then on (run by :attr:`switcher`)."""
         with self.index_lock:
-            report = jobs.switch_to_result(
-                self.store_path, job_id, on_progress, self.settings.backend
-            )
+            report = self.collection.switch_to_job(job_id, on_progress)
             self.reopen_collection()
         return report
 
@@ -138,7 +139,7 @@ class AppContext:
         """Make an older (or newer) complete version active: a rollback. Returns the videos it
         has no tokens for (indexed after it was built)."""
         with self.index_lock:
-            missing = StoreVersions(VideoStore.open(self.store_path)).activate(name)
+            missing = self.collection.activate_version(name)
             self.reopen_collection()
         return missing
 
@@ -150,11 +151,11 @@ class AppContext:
         return "CPU"
 
     def status_line(self) -> str:
-        store = self.collection.store
+        summary = self.collection.summary()
         parts = [
-            f"encoder **{store.encoder_identity}**",
-            _count(len(store.video_ids()), "video"),
-            f"store `{store.uri}`",
+            f"encoder **{summary['encoder']}**",
+            _count(summary["videos"], "video"),
+            f"store `{summary['store']}`",
             self.device(),
         ]
         if self.activity:

@@ -11,11 +11,13 @@ import sys
 
 import gradio as gr
 
+from app import assessor
 from app.cards import CSS
 from app.context import AppContext
-from app.settings import AppSettings
-from app.tabs import explain, label, search, status, train, upload
-from backend.store.video_store import StoreError
+from app.judging_view import CSS as JUDGING_CSS
+from app.settings import AppSettings, check_access
+from app.tabs import explain, judge, label, search, status, train, upload
+from backend.collection import StoreError
 
 TITLE = "Video search"
 INTRO = (
@@ -28,11 +30,11 @@ INTRO = (
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     # Gradio's own upload copies are dropped after a day; the app keeps its copies in uploads.
-    # The size limit is checked per file by the app (app.media.check_upload), not by Gradio's
-    # max_file_size, which would refuse a whole batch for one large file.
+    # The size limit is Gradio's max_file_size (see launch), checked again per file by the app.
     with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as blocks:
         gr.Markdown(INTRO)
         status_line = status.build(ctx)
+        name = assessor.build(blocks)  # who labels (Label, Judge, the result cards)
         with gr.Tabs():
             with gr.Tab("Search", id="search"):
                 handles = search.build(ctx)
@@ -41,7 +43,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Upload & index", id="upload") as upload_tab:
                 collection, list_collection = upload.build(ctx)
             with gr.Tab("Label", id="label"):
-                label.build(ctx, handles)
+                label.build(ctx, handles, name)
+            with gr.Tab("Judge", id="judge") as judge_tab:
+                judge.build(ctx, name, judge_tab)
             with gr.Tab("Train", id="train") as train_tab:
                 train.build(ctx, blocks, train_tab)
         blocks.load(ctx.status_line, None, status_line, api_visibility="private")
@@ -58,11 +62,21 @@ demo = build_app(context)
 
 
 def launch(blocks: gr.Blocks = demo, ctx: AppContext = context) -> None:
-    """Open the store (refusing one built by another encoder), start indexing the demo
-    collection if the store is empty, and serve."""
+    """Refuse a public address without passwords, open the store (refusing one built by
+    another encoder), start indexing the demo collection if the store is empty, and serve.
+
+    The upload limit is Gradio's ``max_file_size``: the server stops reading a file at the limit
+    (413) instead of storing all of it first, and the browser refuses a too-large file before
+    sending a byte. The price: a drop of several files with one too large is refused whole
+    (the browser names the file), where a check after arrival could index the others.
+    """
     settings = ctx.settings
+    access = check_access(settings)
+    if access.refusal:
+        sys.exit(f"error: {access.refusal}")
+    print(access.line, file=sys.stderr, flush=True)  # Space and container logs show it
     try:
-        ctx.collection.store  # noqa: B018 - opens (or creates) the store now, not on first click
+        ctx.collection.open()  # opens (or creates) the store now, not on first click
     except StoreError as error:
         sys.exit(f"error: {error}")
     ctx.warm_up()
@@ -76,8 +90,9 @@ def launch(blocks: gr.Blocks = demo, ctx: AppContext = context) -> None:
         auth=list(settings.auth) or None,
         auth_message="This video collection is password protected.",
         allowed_paths=[str(p) for p in settings.served_dirs()],
+        max_file_size=settings.max_upload_bytes,
         show_error=True,
-        css=CSS,
+        css=CSS + JUDGING_CSS,
         theme=gr.themes.Soft(),
         footer_links=["api"],
     )

@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import filecmp
 import io
+import itertools
+import os
 import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 from PIL import Image
 
-from backend.indexer import VIDEO_EXTENSIONS
+from backend.collection import VIDEO_EXTENSIONS
 
 #: Containers a browser plays without help (H.264/VP9/AV1 inside); others get a download link.
 PLAYABLE_EXTENSIONS = frozenset({".mp4", ".m4v", ".webm", ".ogv", ".mov"})
@@ -48,19 +51,51 @@ def check_upload(path: Path, max_bytes: int, name: str | None = None) -> str | N
     return None
 
 
+MAX_NAME_CHARS = 120  # of a kept file's stem: room for "-N" and the suffix in 255 bytes
+
+
 def keep_upload(path: Path, uploads_dir: Path) -> tuple[Path, bool]:
     """Copy an upload into ``uploads_dir`` under its own name (``name-1.mp4`` if another file
-    has it). Returns the kept path and whether a new copy was made (False: identical file)."""
+    has it). Returns the kept path and whether a new copy was made (False: identical file).
+
+    Two uploads of one name at once (two sessions, two app processes) never overwrite each
+    other, and no reader ever sees a half-copied file: the bytes go to a private temporary
+    file first, which then takes the first free name with a hard link, which fails rather than
+    replace a file that exists (``os.link``), so claiming the name is one atomic step.
+    """
     uploads_dir.mkdir(parents=True, exist_ok=True)
-    target = uploads_dir / Path(path.name).name
-    number = 0
-    while target.exists():
-        if filecmp.cmp(path, target, shallow=False):
-            return target, False
-        number += 1
-        target = uploads_dir / f"{Path(path.name).stem}-{number}{Path(path.name).suffix}"
-    shutil.copyfile(path, target)
-    return target, True
+    name = Path(path.name)
+    stem, suffix = name.stem[:MAX_NAME_CHARS] or "upload", name.suffix
+    incoming = uploads_dir / f".incoming-{uuid.uuid4().hex}{suffix}"
+    shutil.copyfile(path, incoming)
+    try:
+        for number in itertools.count():
+            target = uploads_dir / (f"{stem}-{number}{suffix}" if number else f"{stem}{suffix}")
+            if _claim(incoming, target):
+                return target, True
+            if target.is_file() and filecmp.cmp(incoming, target, shallow=False):
+                return target, False
+    finally:
+        incoming.unlink(missing_ok=True)
+    raise AssertionError("unreachable")  # count() never ends
+
+
+def _claim(source: Path, target: Path) -> bool:
+    """Give ``source``'s bytes the name ``target`` unless that name is taken (then False)."""
+    try:
+        os.link(source, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: create exclusively, then fill
+        pass
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as out, open(source, "rb") as data:
+        shutil.copyfileobj(data, out)
+    return True
 
 
 def served_path(path: str | Path, served_dirs: Sequence[Path]) -> Path | None:

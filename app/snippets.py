@@ -6,8 +6,7 @@ description) give the context around it. Pure functions over plain data.
 
 from __future__ import annotations
 
-from backend.ingest.types import IngestedVideo
-from backend.search.searcher import TokenMatch
+from backend.collection import IngestedVideo, TokenMatch
 
 MAX_SNIPPET_WORDS = 24
 STRONG = 0.5  # a match at least this similar is highlighted (the strongest always is)

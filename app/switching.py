@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-from backend.reencode import ReencodeProgress, ReencodeReport
+from backend.collection import ReencodeProgress, ReencodeReport
 
 log = logging.getLogger(__name__)
 

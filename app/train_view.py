@@ -15,12 +15,13 @@ from dataclasses import fields
 import pandas as pd
 
 from app.cards import clock
-from backend.train.settings import BACKBONE_DEFAULTS, TrainSettings
+from backend.collection import BACKBONE_DEFAULTS, TrainSettings
 
 METRIC_COLUMNS = ["held-out queries", "metric", "before", "after", "change"]
 VERSION_COLUMNS = ["version", "active", "state", "encoder", "adapter", "created", "missing"]
 METRICS = ("R@1", "R@5", "nDCG@10", "MRR")
-GROUPS = {"all": "all", "label": "labelled", "synthetic": "synthetic"}
+#: Held-out query groups; "judged": the judged query set (Judge tab), scored with its grades.
+GROUPS = {"all": "all", "label": "labelled", "synthetic": "synthetic", "judged": "judged set"}
 COLOURS = {"starting": "#6b7280", "running": "#2563eb", "completed": "#15803d"}
 COLOURS |= {"cancelled": "#b45309", "failed": "#b91c1c", "switching": "#2563eb"}
 COLOURS |= {"switched": "#15803d"}

@@ -1,6 +1,8 @@
 """``python -m backend {index,search,eval,info,train,versions}``: the public command line.
 
-Names and flags here are a contract that scripts and the app rely on; add, don't rename.
+Names and flags here are a contract that scripts and the app rely on; add, don't rename. Its
+commands call ``backend.collection`` only (imported when a command runs, so ``--help`` is
+instant); sub-commands of other packages register themselves (``add_*`` below).
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from backend.config import DEFAULT_STORE, STORE_ENV, Settings
-from backend.ingest.errors import IngestError
-from backend.search.searcher import QueryError
-from backend.store.video_store import StoreError
 
 EXIT_SOME_FAILED = 3
 
@@ -93,7 +92,16 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from backend.collection import Collection
 
-    hits = Collection(_settings(args)).search(args.text, args.k, args.mode, args.modality)
+    collection = Collection(_settings(args))
+    if args.image is not None:
+        from backend.collection import read_picture
+
+        image = read_picture(args.image)
+        hits = collection.search_image(image, args.text or "", args.k, args.mode, args.modality)
+    elif args.text:
+        hits = collection.search(args.text, args.k, args.mode, args.modality)
+    else:
+        raise ValueError("give a TEXT to search for, or --image FILE (or both)")
     if args.json:
         _print_json([asdict(hit) for hit in hits])
         return 0
@@ -113,13 +121,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_add_images(args: argparse.Namespace) -> int:
     from backend.collection import Collection
-    from backend.eval.evaluate import evaluate, format_report
+
+    def progress(done: int, total: int, video_id: str) -> None:
+        if not args.json:
+            print(f"{done:>5}/{total}  {video_id}", file=sys.stderr, flush=True)
+
+    report = Collection(_settings(args)).add_pictures(progress)
+    if args.json:
+        _print_json(asdict(report))
+    elif not report.version:
+        print("nothing to do: every video that has a picture has picture tokens")
+    else:
+        for warning in report.warnings:
+            print(f"warning: {warning}")
+        state = "now active" if report.activated else "not complete yet: run it again"
+        print(f"{report.encoded} videos re-encoded into version {report.version} ({state})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from backend.collection import Collection, format_report
 
     collection = Collection(_settings(args))
     modalities = tuple(args.modality) if args.modality else None
-    report = evaluate(args.queries, collection.searcher, args.corpus, tuple(args.mode), modalities)
+    report = collection.evaluate(args.queries, args.corpus, tuple(args.mode), modalities)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -128,10 +155,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from backend.collection import describe_store
-    from backend.store.video_store import VideoStore
+    from backend.collection import Collection
 
-    info = describe_store(VideoStore.open(_settings(args).store))
+    info = Collection(_settings(args)).info()
     if args.json:
         _print_json(info)
         return 0
@@ -183,14 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true")
     index.set_defaults(run=cmd_index)
 
-    search = sub.add_parser("search", parents=[common], help="search the collection by text")
-    search.add_argument("text")
+    search = sub.add_parser(
+        "search", parents=[common], help="search the collection by text, a picture, or both"
+    )
+    search.add_argument("text", nargs="?", help="what to search for (optional with --image)")
+    search.add_argument(
+        "--image", type=Path, metavar="FILE", help="search by this picture (with TEXT: both)"
+    )
     search.add_argument("-k", type=int, default=10, help="number of results")
     search.add_argument("--mode", choices=["modality_max", "token_max"], default="modality_max")
     search.add_argument(
         "--modality",
         action="append",
-        choices=["video", "asr", "ocr", "description"],
+        choices=["video", "asr", "ocr", "description", "image"],
         help="score only these modalities (repeatable)",
     )
     search.add_argument(
@@ -199,8 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.set_defaults(run=cmd_search)
 
+    add_images = sub.add_parser(
+        "add-images",
+        parents=[common],
+        help="give videos indexed before search by picture existed their picture tokens",
+    )
+    add_images.add_argument("--json", action="store_true")
+    add_images.set_defaults(run=cmd_add_images)
+
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval metrics for a query file")
-    evaluate.add_argument("queries", type=Path, metavar="QUERIES.jsonl")
+    evaluate.add_argument("queries", type=Path, nargs="?", metavar="QUERIES.jsonl")
     evaluate.add_argument("--corpus", type=Path, help="folder the relevant paths are under")
     evaluate.add_argument(
         "--mode",
@@ -228,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.train.commands import add_commands as add_train_commands
 
     add_train_commands(sub, common, _settings)
+
+    from backend.judging.commands import add_commands as add_judging_commands
+
+    add_judging_commands(sub, common, _settings)
     return parser
 
 
@@ -239,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from backend.collection import IngestError, QueryError, StoreError
+
     try:
         return args.run(args)
     except (StoreError, QueryError, IngestError, ValueError, RuntimeError) as error:

@@ -56,6 +56,10 @@ class OcrSettings:
     # Re-read a frame where no word was found on a contrast-equalised copy (CLAHE): finds
     # low-contrast scene text the detector misses (backend.ingest.ocr.second_look).
     second_look: bool = True
+    # Video frames are read incrementally (backend.ingest.ocr.incremental): text is detected
+    # where the picture changed and recognised only where it is new. False: every sampled frame
+    # is read whole at its own resolution (the slower path, kept for comparison).
+    incremental: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,10 @@ class SearchSettings:
     rescore_tokens: int = 32_768  # ... as many videos as hold about this many tokens
     index_dir: str | None = None  # where indexes of a remote (URI) store are kept
     threads: int | None = 1  # threads for a search's small matrix products (None: as set)
+    # "cuda" (or "cpu"): exact MaxSim with every token resident on that device
+    # (backend.search.resident), for any collection size; None: the paths above.
+    device: str | None = None
+    resident_precision: Literal["float16", "int8"] = "float16"  # int8: half the memory
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,19 @@ class RaySettings:
 
 
 @dataclass(frozen=True)
+class IngestSettings:
+    """How the ingest stages share the CPU (backend.ingest.pipeline)."""
+
+    # ASR, OCR and vision of a video run side by side, and the next video is decoded while this
+    # one is analysed, encoded and stored. False: one stage after another, each model using
+    # every core (the slower path, kept for comparison).
+    parallel_stages: bool = True
+    # Intra-op threads per model when stages run side by side: three stages of one thread
+    # each, plus a decode, keep two cores busy without oversubscribing them.
+    threads_per_stage: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     store: str = DEFAULT_STORE  # a local folder or any URI LanceDB accepts
     frames: FrameSettings = field(default_factory=FrameSettings)
@@ -145,6 +166,7 @@ class Settings:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     ray: RaySettings = field(default_factory=RaySettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

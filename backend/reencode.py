@@ -3,10 +3,15 @@
 The active version keeps answering searches while the new one fills; the store switches only
 once every video has tokens in the new version (``backend.store.versions``), and the old one is
 kept for rollback. An interrupted run leaves an unfinished version that the next run resumes.
+Encoding runs without the store's write lock, so other processes go on indexing meanwhile; the
+last "does every video have tokens?" check and the switch are one step under it, so a video
+committed by another process during the re-encoding is encoded in the next round, never left out.
 
 Nothing is decoded again for the default encoder: a video's stored ingest results (transcript,
-screen text, image tags, description) are all it reads. CLaMR also reads pixels, so frames are
-sampled again from the original file; a file that has moved or changed is reported, and its
+screen text, image tags, description) are all it reads, and its picture tokens are carried over
+(computed from the frames only for videos indexed before they existed:
+``backend.picture_tokens``). CLaMR also reads pixels, so frames are sampled again from the
+original file; a file that has moved or changed is reported, and its
 frames are taken from the store's thumbnails instead (smaller, so boxes are in thumbnail pixels).
 """
 
@@ -19,17 +24,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
 from backend.config import EncoderSettings, Settings
 from backend.encoders import build_encoder
+from backend.encoders.base import Encoder
 from backend.ingest.errors import IngestError
 from backend.ingest.frames import sample_frames
 from backend.ingest.probe import content_id
 from backend.ingest.types import Frame, IngestedVideo
+from backend.picture_tokens import PICTURE_ENCODERS, PictureRegions, with_pictures
 from backend.store.records import VideoRecord
-from backend.store.versions import StoreVersions
-from backend.store.video_store import VideoStore, token_table
+from backend.store.rows import token_table
+from backend.store.versions import StoreVersions, TokenVersion
+from backend.store.video_store import VideoStore
 
 #: Encoders that read frames' pixels (the default encoder reads only their image tags).
 READS_PIXELS = frozenset({"clamr"})
@@ -84,51 +93,79 @@ def reencode(
     current: EncoderSettings | None = None,
     activate: bool = True,
     on_progress: ReencodeProgress | None = None,
+    fresh: bool = False,
 ) -> ReencodeReport:
     """Encode every video with ``settings.encoder`` into a version of its own, then (with
     ``activate``) switch to it. ``current`` records how the active version was built, so a
-    rollback can rebuild its encoder."""
+    rollback can rebuild its encoder. ``fresh``: a new version even when one of this encoder
+    exists (to add picture tokens the active one lacks); an unfinished one is resumed."""
     start = time.perf_counter()
     versions = StoreVersions(store)
     versions.register_active(current)
     encoder = build_encoder(settings.encoder)
-    existing = [v for v in versions.list() if v.encoder == encoder.identity]
+    existing = [
+        v
+        for v in versions.list()
+        if v.encoder == encoder.identity and (not fresh or v.state == "building")
+    ]
     version = (
         existing[-1]
         if existing
         else versions.begin(encoder.identity, encoder.dim, settings.encoder, note="re-encoded")
     )
     report = ReencodeReport(version.name, encoder.identity)
-    table = store.table(version.table)
+    remaining: list[str] = []
     for _ in range(MAX_ROUNDS):
-        todo = versions.missing_videos(version.name)
-        if not todo:
-            break
-        done = 0
-        for offset in range(0, len(todo), CHUNK):
-            records = store.videos(todo[offset : offset + CHUNK])
-            if encoder.name in READS_PIXELS:
-                videos = [_with_frames(store, r, settings, report.warnings) for r in records]
-            else:
-                videos = [r.ingested() for r in records]
-            for record, tokens in zip(records, encoder.encode_videos(videos), strict=True):
-                table.add(token_table(record.video_id, tokens, encoder.dim))
-                report.encoded += 1
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(todo), record.video_id)
-    remaining = versions.missing_videos(version.name)
+        _encode_missing(store, settings, versions, version, encoder, report, on_progress)
+        with store.write_lock():  # no video can be committed between this check and the switch
+            remaining = versions.missing_videos(version.name)
+            if not remaining:
+                if version.state != "complete":
+                    versions.mark_complete(version.name)
+                if activate and version.table != store.tokens_table:
+                    report.missing = versions.activate(version.name)
+                    report.activated = True
+                break
     if remaining:
         report.missing = remaining
         report.warnings.append(f"{len(remaining)} videos were added faster than re-encoded")
-    if version.state != "complete" and not remaining:
-        versions.mark_complete(version.name)
-    if activate and not remaining and version.table != store.tokens_table:
-        report.missing = versions.activate(version.name)
-        report.activated = True
-    table.optimize()
+    store.optimize([version.table])
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _encode_missing(
+    store: VideoStore,
+    settings: Settings,
+    versions: StoreVersions,
+    version: TokenVersion,
+    encoder: Encoder,
+    report: ReencodeReport,
+    on_progress: ReencodeProgress | None,
+) -> None:
+    """Encode the videos the version lacks, a chunk per commit (the lock is held only for
+    each commit)."""
+    todo = versions.missing_videos(version.name)
+    done = 0
+    pictures = None
+    for offset in range(0, len(todo), CHUNK):
+        records = store.videos(todo[offset : offset + CHUNK])
+        if encoder.name in READS_PIXELS:
+            videos = [_with_frames(store, r, settings, report.warnings) for r in records]
+        else:
+            videos = [r.ingested() for r in records]
+        if encoder.name in PICTURE_ENCODERS:
+            pictures = pictures or PictureRegions(store, settings)
+            videos = with_pictures(pictures, records, videos, report.warnings)
+        tables = []
+        for record, tokens in zip(records, encoder.encode_videos(videos), strict=True):
+            tables.append(token_table(record.video_id, tokens, encoder.dim))
+            report.encoded += 1
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(todo), record.video_id)
+        if tables:
+            versions.add_tokens(version.name, pa.concat_tables(tables))
 
 
 def switch_encoder(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.encoders.base import Modality
 from backend.indexer import find_videos
 from backend.ingest.probe import content_id
 from backend.store.video_store import VideoStore
@@ -132,3 +133,38 @@ def test_bad_files_fail_alone_with_a_clear_reason(tmp_path, shared_data, bad):
         run_cli("index", str(tmp_path / bad), "--store", str(tmp_path / "s"), "--json").stdout
     )
     assert "failed before" in again["files"][0]["reason"]  # not decoded again every run
+
+
+@pytest.mark.slow
+def test_an_upload_indexed_in_the_app_while_the_command_line_indexes(tmp_path):
+    """The app's indexing (in-process, as ``AppContext.index`` runs it) and ``index`` in another
+    process, on one store at once: every video once and complete, each file ingested once."""
+    from backend.collection import Collection
+    from backend.config import Settings
+
+    demo = REPO_ROOT / "assets" / "demo"
+    upload = tmp_path / "uploads" / "my holiday.mp4"  # the same bytes as a demo clip
+    upload.parent.mkdir()
+    upload.write_bytes((demo / "weather_report.mp4").read_bytes())
+    store = tmp_path / "store"
+    command = [sys.executable, "-m", "backend", "index", str(demo), "--store", str(store)]
+    cli = subprocess.Popen(command, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    app = Collection(Settings(store=str(store))).index([upload, demo / "cup_final.mp4"])
+    _, errors = cli.communicate(timeout=1800)
+    assert cli.returncode == 0, errors[-2000:]
+    assert {r.status for r in app.results} <= {"indexed", "skipped"}
+    done = errors.count("    done  ") + app.count("indexed")
+    assert done == 6  # six distinct videos, each ingested by one of the two
+
+    reopened = VideoStore.open(store)
+    ids = reopened.video_ids()
+    assert sorted(ids) == sorted({content_id(p) for p in find_videos([demo])})
+    assert len(ids) == len(set(ids)) == 6
+    tokens = reopened.token_rows().to_pylist()
+    keys = [(t["video_id"], t["modality"]) for t in tokens]
+    assert len(keys) == len(set(keys))
+    for record in reopened.videos():
+        mine = [t for t in tokens if t["video_id"] == record.video_id]
+        # no video without (all of) its tokens
+        assert set(record.modalities) == {Modality(t["modality"]).key for t in mine}
+    assert reopened.remove_orphans() == 0

@@ -1,4 +1,5 @@
-"""Explain tab: MaxSim heatmaps for one result, per modality, and the matched frame region.
+"""Explain tab: MaxSim heatmaps for one result, per modality, and the matched frame region;
+for a search by picture, which region of the picture matched which region of a frame.
 API endpoint ``explain``."""
 
 from __future__ import annotations
@@ -7,12 +8,11 @@ from dataclasses import asdict
 
 import gradio as gr
 
+from app import validate
 from app.cards import MODALITY_NAMES, clock
 from app.context import AppContext
 from app.tabs.search import SearchHandles
-from backend.explain import Explanation, explain_hit
-from backend.explain.heatmaps import stack_vertically
-from backend.search.searcher import QueryError
+from backend.collection import Explanation, QueryError, stack_vertically
 
 BEST = "best"
 MAX_COLUMNS = 28  # document words per heatmap: the matches and their neighbours
@@ -31,9 +31,23 @@ def explanation_json(explanation: Explanation) -> dict:
                 "query_tokens": list(item.similarity.query_labels),
                 "columns": list(item.similarity.column_labels),
                 "frame_time_s": item.frame_time_s,
+                **({"regions": _regions_json(item.regions)} if item.regions is not None else {}),
             }
             for key, item in explanation.modalities.items()
         },
+    }
+
+
+def _regions_json(match) -> dict:
+    """A picture query's regions against the regions of its best frame (boxes in pixels)."""
+    return {
+        "time_s": match.time_s,
+        "query_regions": list(match.query_labels),
+        "frame_regions": list(match.frame_labels),
+        "query_boxes": [[round(float(v), 1) for v in box] for box in match.query_boxes],
+        "frame_boxes": [[round(float(v), 1) for v in box] for box in match.frame_boxes],
+        "similarity": [[round(float(v), 4) for v in row] for row in match.similarity],
+        "best": [int(i) for i in match.best],
     }
 
 
@@ -57,7 +71,9 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
     gr.Markdown(
         "Each query word (rows) against the words of one modality of the video (columns); "
         "colour is similarity, the outlined cell is the word's best match (MaxSim takes it). "
-        "The modality's score is the mean of the outlined values."
+        "The modality's score is the mean of the outlined values. "
+        "For a search by picture, *looks like* pairs the picture's regions with those of the "
+        "best frame (boxes on both, joined) above their region-by-region similarity map."
     )
     with gr.Row():
         video = gr.Dropdown(
@@ -95,12 +111,14 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
         as_json = gr.JSON(label="explanation")
     state = gr.State(None)
 
-    def run(query: str, video_id: str | None, chosen: str):
+    def run(query: str, video_id: str | None, chosen: str, picture=None):
+        """``picture``: the one the last search used (a session state, not an API input)."""
         if not video_id:
             raise gr.Error("Search first, then pick a result to explain.")
+        video_id = validate.video_id(video_id, ctx.collection.has_video)
         try:
-            explanation = explain_hit(
-                ctx.collection, (query or "").strip(), video_id, max_columns=MAX_COLUMNS
+            explanation = ctx.collection.explain(
+                validate.query(query), video_id, max_columns=MAX_COLUMNS, image=picture
             )
         except (QueryError, KeyError) as error:
             raise gr.Error(str(error).strip("'\"")) from error
@@ -110,16 +128,16 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
             raise gr.Error(f"this video has no {MODALITY_NAMES.get(key, key)} tokens")
         return explanation_json(explanation), item.heatmap, item.frame, explanation
 
-    def run_quietly(query: str, video_id: str | None, chosen: str):
+    def run_quietly(query: str, video_id: str | None, chosen: str, picture=None):
         """After a search: explain the top result, or leave the tab as it is if none."""
-        if not video_id or not (query or "").strip():
+        if not video_id or not ((query or "").strip() or picture is not None):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            return run(query, video_id, chosen)
+            return run(query, video_id, chosen, picture)
         except gr.Error:
             if chosen == BEST:
                 raise
-            return run(query, video_id, BEST)  # the new top result lacks the chosen modality
+            return run(query, video_id, BEST, picture)  # the top result lacks the modality
 
     def details(explanation: Explanation | None):
         if explanation is None:
@@ -134,6 +152,8 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
         return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
 
     inputs = [search.query, video, modality]
+    if search.picture is not None:  # a State: the ``explain`` API keeps its three inputs
+        inputs.append(search.picture)
     outputs = [as_json, heatmap, frame, state]
     button.click(run, inputs, outputs, api_name="explain").then(
         details, state, [sheet, table], api_visibility="private"

@@ -1,8 +1,11 @@
-"""Label tab: mark results of the current query relevant or not, export and import labels.
-API endpoint ``label``.
+"""Label tab: grade results of the current search (highly relevant 2, partly 1, not relevant 0),
+export and import labels. Results are also graded in place, with the buttons on each Search
+card. API endpoint ``label`` (``relevant``: yes is grade 2, no is grade 0; ``grade`` overrides).
 
-Labels are appended, never overwritten (the newest per query, video and user wins), and writes
-from this process take turns, so two sessions labelling at once lose nothing.
+A label's query joins the query set (set ``search``) if it is not there, so labels given here
+count in the test collection (``Judge`` tab) beside those of the judging screen. Labels are
+appended, never overwritten (the newest per query, video and assessor stands), so two sessions
+labelling at once lose nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ from pathlib import Path
 
 import gradio as gr
 
+from app import validate
+from app.assessor import assessor_of
 from app.cards import MODALITY_NAMES, clock
-from app.context import AppContext, user_of
+from app.context import AppContext
+from app.judging_view import GRADE_NAMES
 from app.tabs.search import SearchHandles
-from backend.store.labels import Label
+from backend.collection import JudgingError
 
 LABEL_COLUMNS = ["video", "relevant", "modality", "moment", "user", "labelled at"]
+ANONYMOUS = "anonymous"  # labels given here without a name or a login
 
 
 def current_labels(ctx: AppContext, query: str) -> list[dict]:
-    labels = ctx.collection.store.labels.current(query) if query.strip() else []
+    labels = ctx.collection.labels(query) if query.strip() else []
     return [asdict(label) for label in sorted(labels, key=lambda lab: lab.labelled_at)]
 
 
@@ -33,45 +40,53 @@ def add_label(
     relevant: bool,
     modality: str = "",
     moment_s: float | None = None,
-    user: str = "anonymous",
+    user: str = ANONYMOUS,
+    grade: int | None = None,
+    source: str = "label",
 ) -> dict:
-    """Store one judgement; returns it and the query's current labels."""
-    query = " ".join((query or "").split())
+    """Store one judgement (``grade``, else yes = 2 / no = 0); returns it and the query's
+    current labels."""
+    query = " ".join(validate.query(query).split())
     if not query:
         raise gr.Error("A label needs a query: search first.")
-    if not video_id or not ctx.collection.store.has_video(video_id):
-        raise gr.Error(f"Video {video_id!r} is not in the collection: pick one of the results.")
+    video_id = validate.video_id(video_id, ctx.collection.has_video)
+    relevant = validate.flag(relevant, "Relevant")
+    modality = validate.text(modality, "Modality", 32)
+    moment_s = validate.optional_number(moment_s, "The moment (seconds)", 0, 1e7)
     if modality and modality not in MODALITY_NAMES:
         raise gr.Error(f"Unknown modality {modality!r}: use one of {sorted(MODALITY_NAMES)}.")
-    label = Label(query, video_id, bool(relevant), modality or "", moment_s, user)
-    with ctx.label_lock:
-        ctx.collection.store.labels.add([label])
+    if grade is None:
+        grade = 2 if relevant else 0
+    grade = validate.number(grade, "The grade", 0, 2, integer=True)
+    try:
+        with ctx.label_lock:
+            label = ctx.collection.judging.judge_text(
+                query, video_id, grade, user or ANONYMOUS, moment_s, modality, source
+            )
+    except JudgingError as error:
+        raise gr.Error(str(error)) from error
     return {"label": asdict(label), "labels": current_labels(ctx, query)}
 
 
 def export_labels(ctx: AppContext) -> Path:
     """All current labels as JSONL (``retrieval_dev.jsonl`` lines, with every judgement)."""
     path = Path(tempfile.mkdtemp(prefix="labels-")) / "labels.jsonl"
-    names = {r.video_id: r.file_name for r in ctx.collection.store.videos()}
-    ctx.collection.store.labels.export_jsonl(path, names)
+    ctx.collection.export_labels(path)
     return path
 
 
 def import_labels(ctx: AppContext, path: Path, user: str = "import") -> int:
     """Add the labels of a JSONL file (videos matched by path or file name); returns how many."""
-    ids: dict[str, str] = {}
-    for record in ctx.collection.store.videos():
-        ids[record.path] = ids[record.file_name] = record.video_id
     with ctx.label_lock:
-        return ctx.collection.store.labels.import_jsonl(path, ids, user)
+        return ctx.collection.import_labels(path, user)
 
 
 def labels_table(ctx: AppContext, labels: list[dict]) -> list[list]:
-    names = {r.video_id: r.file_name for r in ctx.collection.store.videos()}
+    names = {r.video_id: r.file_name for r in ctx.collection.videos()}
     return [
         [
             names.get(lab["video_id"], lab["video_id"]),
-            "relevant" if lab["relevant"] else "not relevant",
+            GRADE_NAMES[lab["grade"]],
             MODALITY_NAMES.get(lab["modality"], ""),
             clock(lab["moment_s"]),
             lab["user"],
@@ -81,8 +96,18 @@ def labels_table(ctx: AppContext, labels: list[dict]) -> list[list]:
     ]
 
 
-def build(ctx: AppContext, search: SearchHandles) -> None:
-    gr.Markdown("Judge the results of the last search; the labels train and evaluate the search.")
+def _hit(result: dict | None, video_id: str) -> dict:
+    hit = next((h for h in (result or {}).get("hits", []) if h["video_id"] == video_id), None)
+    if hit is None:
+        raise gr.Error("Search first, then pick a result to label.")
+    return hit
+
+
+def build(ctx: AppContext, search: SearchHandles, assessor: gr.Textbox) -> None:
+    gr.Markdown(
+        "Grade the results of the last search (or use the buttons on each result card); the "
+        "labels train and evaluate the search. For a fixed query set judged blind, see **Judge**."
+    )
     query = gr.Textbox(label="Query", interactive=False, elem_id="label-query")
     with gr.Row():
         video = gr.Radio([], label="Result", elem_id="label-result", scale=3)
@@ -93,8 +118,9 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
             elem_id="label-modality",
         )
     with gr.Row():
-        relevant = gr.Button("Relevant", variant="primary", elem_id="label-relevant")
-        not_relevant = gr.Button("Not relevant", variant="stop", elem_id="label-not-relevant")
+        relevant = gr.Button("Relevant (2)", variant="primary", elem_id="label-relevant")
+        partly = gr.Button("Partly relevant (1)", elem_id="label-partly")
+        not_relevant = gr.Button("Not relevant (0)", variant="stop", elem_id="label-not-relevant")
     message = gr.Markdown(elem_id="label-message")
     table = gr.Dataframe(
         headers=LABEL_COLUMNS, label="Labels for this query", interactive=False, elem_id="labels"
@@ -115,27 +141,35 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
             labels_table(ctx, current_labels(ctx, query_text)),
         )
 
-    def judge(is_relevant: bool):
-        def handler(result, video_id, modality_key, request: gr.Request):
-            hit = next(
-                (h for h in (result or {}).get("hits", []) if h["video_id"] == video_id), None
-            )
-            if hit is None:
-                raise gr.Error("Search first, then pick a result to label.")
+    def judge(grade: int):
+        def handler(result, video_id, modality_key, typed, request: gr.Request):
+            hit = _hit(result, video_id)
+            who = assessor_of(typed, request, ANONYMOUS)
             stored = add_label(
-                ctx,
-                result["query"],
-                video_id,
-                is_relevant,
-                modality_key or "",
-                hit["moment_s"],
-                user_of(request),
+                ctx, result["query"], video_id, grade >= 1, modality_key or "", hit["moment_s"],
+                who, grade,
+            )  # fmt: skip
+            note = (
+                f"Saved: **{hit['file_name']}** is {GRADE_NAMES[grade]} ({grade}) for "
+                f"“{result['query']}” ({who})."
             )
-            verdict = "relevant" if is_relevant else "not relevant"
-            note = f"Saved: **{hit['file_name']}** is {verdict} for “{result['query']}”."
             return note, labels_table(ctx, stored["labels"])
 
         return handler
+
+    def in_place(result, typed, evt: gr.EventData, request: gr.Request):
+        """A grade button on a Search result card."""
+        data = evt._data if isinstance(evt._data, dict) else {}
+        hit = _hit(result, validate.text(data.get("video_id"), "Video", validate.MAX_ID_CHARS))
+        grade = validate.number(data.get("grade"), "The grade", 0, 2, integer=True)
+        who = assessor_of(typed, request, ANONYMOUS)
+        stored = add_label(
+            ctx, result["query"], hit["video_id"], grade >= 1, user=who, grade=grade,
+            source="search",
+        )  # fmt: skip
+        note = f"Saved: {hit['file_name']} = {grade} ({GRADE_NAMES[grade]}) by {who}."
+        gr.Info(note)
+        return note, labels_table(ctx, stored["labels"])
 
     def api_label(
         query: str,
@@ -143,31 +177,37 @@ def build(ctx: AppContext, search: SearchHandles) -> None:
         relevant: bool,
         modality: str = "",
         moment_s: float | None = None,
+        grade: int | None = None,
+        assessor: str = "",
         request: gr.Request = None,
     ) -> dict:
-        """Store a relevance judgement for (query, video); returns it and the query's labels."""
-        return add_label(ctx, query, video_id, relevant, modality, moment_s, user_of(request))
+        """Store a relevance judgement for (query, video): ``relevant`` (yes = grade 2, no = 0)
+        or ``grade`` (0, 1, 2); returns it and the query's labels. The assessor is the
+        logged-in user, else ``assessor``, else "anonymous"."""
+        who = assessor_of(assessor, request, ANONYMOUS)
+        return add_label(ctx, query, video_id, relevant, modality, moment_s, who, grade, "api")
 
     def export_all() -> str:
         return str(export_labels(ctx))
 
-    def import_file(file: str | None, request: gr.Request) -> str:
+    def import_file(file: str | None, typed: str, request: gr.Request) -> str:
         if not file:
             return ""
         try:
-            added = import_labels(ctx, Path(file), user_of(request))
+            added = import_labels(ctx, Path(file), assessor_of(typed, request, ANONYMOUS))
         except ValueError as error:
             raise gr.Error(f"{Path(file).name}: {error}") from error
         return f"Imported {added} labels from {Path(file).name}."
 
     state = search.result
     state.change(offer, state, [query, video, table], api_visibility="private")
-    relevant.click(
-        judge(True), [state, video, modality], [message, table], api_visibility="private"
-    )
-    not_relevant.click(
-        judge(False), [state, video, modality], [message, table], api_visibility="private"
-    )
+    inputs = [state, video, modality, assessor]
+    for grade, button in ((2, relevant), (1, partly), (0, not_relevant)):
+        button.click(judge(grade), inputs, [message, table], api_visibility="private")
+    if search.results is not None:
+        search.results.submit(
+            in_place, [state, assessor], [message, table], api_visibility="private"
+        )
     gr.api(api_label, api_name="label")
     export.click(export_all, None, exported, api_visibility="private")
-    imported.upload(import_file, imported, message, api_visibility="private")
+    imported.upload(import_file, [imported, assessor], message, api_visibility="private")

@@ -18,13 +18,10 @@ from typing import Any
 import gradio as gr
 
 from app import train_view as view
+from app import validate
 from app.context import AppContext
 from app.switching import SwitchBusy
-from backend.store.versions import describe_versions
-from backend.store.video_store import StoreError, VideoStore
-from backend.train import jobs
-from backend.train.progress import loss_curve
-from backend.train.settings import TrainSettings
+from backend.collection import JobError, StoreError, TrainSettings, loss_curve
 
 POLL_S = 1.0
 RANKS = [4, 8, 16, 32, 64, 128]
@@ -34,27 +31,29 @@ SWITCH_TIMEOUT_S = 6 * 3600
 # ------------------------------------------------------------------ actions (plain data out)
 def job_json(ctx: AppContext, job_id: str) -> dict | None:
     """A job's status as the files tell it, with its loss curve so far; None without a job."""
+    job_id = validate.job_id(job_id)
     if not job_id:
         return None
     try:
-        status = jobs.job_status(ctx.store_path, job_id)
-        events, _ = jobs.read_progress(ctx.store_path, job_id)
-    except jobs.JobError as error:
+        status = ctx.collection.training.status(job_id)
+        events, _ = ctx.collection.training.progress(job_id)
+    except JobError as error:
         raise gr.Error(str(error)) from error
     return {**status.to_json(), "loss_curve": [list(point) for point in loss_curve(events)]}
 
 
 def chosen_job(ctx: AppContext, job_id: str | None) -> str:
     """The job named, else the store's latest ('' when it has none)."""
+    job_id = validate.job_id(job_id)
     if job_id:
         return job_id
-    latest = jobs.latest_job(ctx.store_path)
+    latest = ctx.collection.training.latest()
     return latest.job_id if latest else ""
 
 
 def versions_json(ctx: AppContext) -> list[dict]:
     try:
-        return describe_versions(VideoStore.open(ctx.store_path))
+        return ctx.collection.describe_versions()
     except StoreError:
         return []
 
@@ -64,12 +63,12 @@ def train_settings(
 ) -> TrainSettings:
     """The run's settings: the user's choices, on the encoder and adapter the app searches
     with (so training continues from a version switched to earlier, as the CLI does)."""
-    if not epochs or epochs < 1 or not lr or lr <= 0 or not rank or rank < 1:
-        raise gr.Error("Epochs and LoRA rank must be at least 1, the learning rate above 0.")
-    if loss not in view.loss_choices():
-        raise gr.Error(f"Unknown loss {loss!r}: choose one of {view.loss_choices()}.")
-    if synthetic is None or synthetic < 0:
-        raise gr.Error("The number of synthetic queries cannot be negative.")
+    epochs = validate.number(epochs, "Epochs", 1, 1000, integer=True)
+    lr = validate.number(lr, "The learning rate", 1e-12, 1.0)
+    rank = validate.number(rank, "The LoRA rank", 1, 1024, integer=True)
+    synthetic = validate.number(synthetic, "Synthetic queries", 0, 100_000, integer=True)
+    if not isinstance(loss, str) or loss not in view.loss_choices():
+        raise gr.Error(f"Unknown loss {loss!r:.60}: choose one of {view.loss_choices()}.")
     encoder = ctx.collection.settings.encoder
     return TrainSettings(
         store=ctx.store_path,
@@ -88,7 +87,7 @@ def train_settings(
 def preview_text(ctx: AppContext, synthetic: float) -> str:
     settings = TrainSettings(store=ctx.store_path, synthetic=max(0, int(synthetic or 0)))
     try:
-        return view.preview_markdown(jobs.preview(settings))
+        return view.preview_markdown(ctx.collection.training.preview(settings))
     except StoreError as error:
         return f"Nothing to train on: {error}"
 
@@ -97,8 +96,8 @@ def start_training(ctx: AppContext, *choices: Any) -> dict:
     """Start a run in its own process; refuses while another runs on this store."""
     settings = train_settings(ctx, *choices)
     try:
-        job = jobs.start_job(settings)
-    except jobs.JobError as error:
+        job = ctx.collection.training.start(settings)
+    except JobError as error:
         raise gr.Error(str(error)) from error
     return job_json(ctx, job.job_id)
 
@@ -108,8 +107,8 @@ def cancel_training(ctx: AppContext, job_id: str) -> dict:
     if not job_id:
         raise gr.Error("There is no training job on this store to cancel.")
     try:
-        jobs.cancel_job(ctx.store_path, job_id)
-    except jobs.JobError as error:
+        ctx.collection.training.cancel(job_id)
+    except JobError as error:
         raise gr.Error(str(error)) from error
     return job_json(ctx, job_id)
 
@@ -128,6 +127,9 @@ def begin_switch(ctx: AppContext, job_id: str) -> dict:
 
 def activate_version(ctx: AppContext, name: str) -> list[str]:
     """Make a complete version active (a rollback); returns the videos it lacks."""
+    name = validate.version_name(name)
+    if not name:
+        raise gr.Error("Choose a version to activate (v0, v1, ...).")
     if ctx.switcher.snapshot().running:
         raise gr.Error("A switch is running: activate a version once it has completed.")
     try:
@@ -319,6 +321,7 @@ def build(ctx: AppContext, blocks: gr.Blocks, tab: gr.Tab) -> None:
 
     def api_versions(activate: str = "") -> dict:
         """The index versions; with a name, make that version active first (rollback)."""
+        activate = validate.version_name(activate)
         missing = activate_version(ctx, activate) if activate else []
         return {"versions": versions_json(ctx), "missing_videos": missing}
 

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
+from app import validate
 from app.cards import MODALITY_NAMES, clock
 from app.context import AppContext
 from app.media import check_upload, is_playable, keep_upload
 from app.previews import make_preview, preview_path
-from backend.indexer import IndexReport
+from backend.collection import IndexReport
 
 STAGES = ("hash", "decode", "asr", "ocr", "vision", "encode", "store")
 FILE_COLUMNS = ["file", "size", "progress", "stage", "status", "message"]
@@ -110,11 +112,13 @@ def _finish(row: dict, status: str, message: str) -> None:
 
 def index_files(ctx: AppContext, files: list[str] | None, description: str, progress):
     """Generator: yields the report (one entry per file) each time something changes."""
-    if not files:
+    uploads = validate.uploaded_files(files, Path(get_upload_folder()))
+    description = validate.text(description, "The description")
+    if not uploads:
         raise gr.Error("Choose one or more video files first.")
     rows: list[dict] = []
     kept: dict[Path, tuple[dict, bool]] = {}  # kept path -> (row, whether we made the copy)
-    for upload in map(Path, files):
+    for upload in uploads:
         size = upload.stat().st_size if upload.is_file() else 0
         row = _new_row(upload.name, size)
         rows.append(row)
@@ -158,7 +162,7 @@ def index_files(ctx: AppContext, files: list[str] | None, description: str, prog
                     _finish(row, "failed", f"indexing stopped: {payload}")
             raise gr.Error(f"Indexing stopped: {payload}")
         if kind == "report":
-            _apply(payload, kept)
+            _apply(ctx, payload, kept)
             break
         path, stage = payload
         row = kept.get(Path(path).resolve(), (None, False))[0]
@@ -193,8 +197,9 @@ def _put(events: queue.Queue):
     return lambda path, stage: events.put(("stage", (path, stage)))
 
 
-def _apply(result: IndexReport, kept: dict[Path, tuple[dict, bool]]) -> None:
+def _apply(ctx: AppContext, result: IndexReport, kept: dict[Path, tuple[dict, bool]]) -> None:
     """Final statuses and reasons; copies nobody needs (failed, or a duplicate) are removed."""
+    in_use: set[Path] | None = None
     for item in result.results:
         row, copied = kept.get(item.path.resolve(), (None, False))
         if row is None:
@@ -207,12 +212,18 @@ def _apply(result: IndexReport, kept: dict[Path, tuple[dict, bool]]) -> None:
         _finish(row, item.status, message)
         row.update(video_id=item.video_id, duration_s=item.duration_s)
         if item.status != "indexed" and copied:
-            item.path.unlink(missing_ok=True)
+            # another upload of the same bytes and name (kept as this same file) may have
+            # been indexed first: its video plays this file, so it stays
+            if in_use is None:
+                in_use = {Path(v.path).resolve() for v in ctx.collection.videos()}
+            if item.path.resolve() not in in_use:
+                item.path.unlink(missing_ok=True)
 
 
 def delete_video(ctx: AppContext, video_id: str) -> dict:
     """Remove a video from the collection, and its uploaded copy if the app made one."""
-    record = ctx.collection.store.video(video_id) if video_id else None
+    video_id = validate.video_id(video_id, ctx.collection.has_video)
+    record = ctx.collection.video(video_id)
     if record is None:
         raise gr.Error(f"Video {video_id!r} is not in the collection.")
     deleted = ctx.collection.delete(video_id)
@@ -272,7 +283,7 @@ def build(ctx: AppContext) -> tuple[gr.JSON, Callable[[], dict]]:
         return collection_json(ctx)
 
     def remove(video_id: str | None) -> dict:
-        return delete_video(ctx, video_id or "")
+        return delete_video(ctx, video_id)
 
     listing = [videos, chosen, failures]
     button.click(

@@ -38,6 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--workdir", help="keep the synthetic store (and its indexes) here for later runs"
     )
+    search.add_argument(
+        "--device",
+        help="also exact search with every token resident there (e.g. cuda), beside plain torch",
+    )
+    search.add_argument(
+        "--device-only", action="store_true", help="with --device: skip the CPU rows"
+    )
     search.add_argument("--json", action="store_true")
     search.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     search.set_defaults(run=cmd_bench_search)
@@ -67,12 +74,29 @@ def cmd_bench_search(args: argparse.Namespace) -> int:
         lancedb_queries=args.lancedb_queries,
         workdir=args.workdir,
     )
-    result = run_bench(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    result = {} if (args.device and args.device_only) else run_bench(config, log=log)
+    if args.device:  # the GPU rows: backend.bench.gpu_search
+        from backend.bench.gpu_search import GpuBenchConfig, format_gpu_table, run_gpu_bench
+
+        gpu = GpuBenchConfig(
+            n_videos=args.videos,
+            tokens_per_video=args.tokens,
+            dim=args.dim,
+            queries=args.queries,
+            repeat=args.repeat,
+            device=args.device,
+            baseline=not args.no_baselines,
+        )
+        result = {**result, "device": run_gpu_bench(gpu, log=log)}
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(format_table(result))
+        tables = [format_table(result)] if "rows" in result else []
+        if "device" in result:
+            tables.append(format_gpu_table(result["device"]))
+        print("\n\n".join(tables))
     return 0
 
 

@@ -6,11 +6,14 @@ A synthetic store (:mod:`backend.bench.synthetic`) is written once per size into
 - exact MaxSim (our ``--exact`` path) gives the reference top-10 and its own latency;
 - each setting of the two-stage search (index precision, pooling) gives latency (end to end:
   candidates, exact re-score, matches and moment of the 10 hits), recall@10 against the exact
-  top-10, index bytes per video and the time to build its index;
+  top-10, index bytes per video and the time to build its index (also per million tokens);
 - torch einsum, maxsim-cpu and LanceDB's flat multivector search give latency (and recall).
 
 Latency of one query is the median of ``--repeat`` runs (the CPU is shared: one slow run should
-not decide), and a table shows p50 and p95 over the queries.
+not decide), and a table shows p50 and p95 over the queries. Every figure depends on the CPU
+(a kernel fast on one is 45x slower on another), so the result names the machine
+(:mod:`backend.bench.machine`) and the kernels this process measured and chose
+(:mod:`backend.search.kernels`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from backend.bench import baselines
+from backend.bench.machine import machine_info, machine_line
 from backend.bench.synthetic import SyntheticCollection, SyntheticSpec, write_store
 from backend.config import SearchSettings
 from backend.encoders.base import TokenVectors
+from backend.search import kernels
 from backend.search.fast_path import index_root
 from backend.search.searcher import Searcher
 from backend.store.video_store import StoreError, VideoStore
@@ -209,6 +214,8 @@ def _measure(config: BenchConfig, collection: SyntheticCollection, store: VideoS
     return {
         "config": asdict(config),
         "search_settings": asdict(base),
+        "machine": machine_info(),
+        "kernels": kernels.measurements(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "cpu_count": os.cpu_count(),
@@ -269,15 +276,18 @@ def format_table(result: dict) -> str:
     config = result["config"]
     rows = result["rows"]
     einsum = next((r for r in rows if r["name"].startswith("torch einsum")), None)
+    million_tokens = config["n_videos"] * config["tokens_per_video"] / 1e6
     lines = [
         f"{config['n_videos']} videos x {config['tokens_per_video']} tokens x {config['dim']} "
         f"dims, {config['queries']} queries (median of {config['repeat']} runs each for the "
         f"two-stage rows), k={config['k']}; load average {result['load_average_before'][0]:.1f}"
-        f" -> {result['load_average_after'][0]:.1f} on {result['cpu_count']} CPUs",
+        f" -> {result['load_average_after'][0]:.1f}",
+        f"Machine: {machine_line(result['machine'])}; kernels: {_kernel_line(result['kernels'])}",
         "",
         "| search | p50 ms | p95 ms | x faster than einsum (p50) | recall@10 vs exact "
-        "| max score error | bytes/video (vectors) | index build s | note |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| max score error | bytes/video (vectors) | index build s | build s per M tokens "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         speedup = (
@@ -291,12 +301,13 @@ def format_table(result: dict) -> str:
             size += f" ({r['extra']['vector_bytes_per_video']:,.0f})"
         error = r["extra"].get("max_score_error")
         error = "-" if error is None else f"{error:.1e}"
-        build = "-" if r["build_s"] is None else f"{r['build_s']:.0f}"
+        build = "-" if r["build_s"] is None else f"{r['build_s']:.1f}"
+        per_million = "-" if r["build_s"] is None else f"{r['build_s'] / million_tokens:.1f}"
         p50 = "-" if r["p50_ms"] != r["p50_ms"] else f"{r['p50_ms']:.1f}"
         p95 = "-" if r["p95_ms"] != r["p95_ms"] else f"{r['p95_ms']:.1f}"
         lines.append(
             f"| {r['name']} | {p50} | {p95} | {speedup} | {recall} | {error} | {size} | {build} "
-            f"| {r['note']} |"
+            f"| {per_million} | {r['note']} |"
         )
     lines.append("")
     lines.append(
@@ -304,3 +315,9 @@ def format_table(result: dict) -> str:
         f"{result['lancedb_tokens_bytes_per_video']:,.0f} bytes/video on disk"
     )
     return "\n".join(lines)
+
+
+def _kernel_line(measured: dict[str, dict]) -> str:
+    """``k-means assignment (...): float32-numpy, ...`` (what this process measured and chose);
+    a reused index measures none."""
+    return "; ".join(f"{use}: {m['chosen']}" for use, m in measured.items()) or "none measured"

@@ -20,7 +20,7 @@ import numpy as np
 
 from backend.encoders.base import DOCUMENT_MODALITIES, Modality, TokenVectors
 from backend.ingest.types import IngestedVideo, VideoProbe
-from backend.store.batch_writes import commit_videos, prepare_video
+from backend.store.rows import prepare_video
 from backend.store.video_store import VideoStore
 
 #: Share of a video's tokens per modality (video frames and speech dominate, as in CLaMR's data).
@@ -162,9 +162,9 @@ def write_store(
             prepare_video(synthetic_video(collection.video_id(i)), tokens, spec.dim)
             for i, tokens in zip(range(start, stop), collection.videos(start, stop))
         ]
-        commit_videos(store, prepared)
+        store.commit(prepared)
     with warnings.catch_warnings():  # nobody else has seen this store yet
         warnings.filterwarnings("ignore", message=".*removes every version.*")
-        for name in ("videos", store.tokens_table):  # compact, drop the versions in between
-            store.table(name).optimize(cleanup_older_than=timedelta(0))
+        # compact, and drop the versions in between
+        store.optimize(("videos", store.tokens_table), cleanup_older_than=timedelta(0))
     return store

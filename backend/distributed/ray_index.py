@@ -8,9 +8,13 @@ LanceDB commit, token rows first and ``videos`` rows last (the store's commit ma
 Why no video is lost or doubled when a worker dies: a worker writes nothing, so its death loses
 only its unfinished videos; the driver sees the actor fail, starts a replacement, and gives
 those videos out again (up to ``max_attempts`` times, then they are reported failed). Videos are
-deduplicated by content id before any is handed out, and a commit replaces a video that is
-already there instead of adding a second copy. If the driver itself dies, the store is as after
-an interrupted plain run: complete videos, plus orphan rows the next run clears.
+deduplicated by content id before any is handed out, and the commit (``VideoStore.commit``,
+under the store's write lock) leaves out a video another writer committed meanwhile instead of
+adding a second copy. If the driver itself dies, the store is as after an interrupted plain
+run: complete videos, plus orphan rows the next run clears.
+
+Unlike the plain indexer, the driver takes no per-video claims: a plain run and a Ray run over
+the same files at once may both ingest a file, but only the first commit of it is kept.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from backend.config import RaySettings, Settings
 from backend.distributed.worker import VideoWorker, WorkItem, WorkResult
 from backend.indexer import FileResult, IndexReport, ProgressCallback, find_videos
 from backend.ingest.probe import content_id
-from backend.store.batch_writes import commit_videos
 from backend.store.video_store import VideoStore
 
 log = logging.getLogger(__name__)
@@ -196,16 +199,20 @@ class RayIndexer:
 
     def _commit(self, done: list[WorkResult], report: IndexReport, on_progress) -> None:
         """Write the finished videos in one batch; record the failed ones."""
-        good = [r for r in done if r.prepared is not None]
-        if good:
-            commit_videos(self.store, [r.prepared for r in good])
+        good = [r.prepared for r in done if r.prepared is not None]
+        written = {v.video_id for v in self.store.commit(good, replace=False)} if good else set()
         for r in done:
             path = Path(r.item.path)
+            reason = r.reason
             if r.prepared is None:
                 self.store.record_failure(path, r.item.video_id, r.reason)
-            status = "indexed" if r.prepared is not None else "failed"
+                status = "failed"
+            elif r.item.video_id in written:
+                status = "indexed"
+            else:
+                status, reason = "skipped", "indexed by another run"
             result = FileResult(
-                path, status, r.item.video_id, r.reason, r.seconds, r.stage_seconds, r.duration_s
+                path, status, r.item.video_id, reason, r.seconds, r.stage_seconds, r.duration_s
             )
             self._finish(report, on_progress, result)
 

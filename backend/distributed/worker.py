@@ -17,7 +17,7 @@ from backend.encoders import build_encoder
 from backend.ingest.errors import IngestError
 from backend.ingest.pipeline import Ingestor, StageTimer
 from backend.ingest.probe import probe_video
-from backend.store.batch_writes import PreparedVideo, prepare_video
+from backend.store.rows import PreparedVideo, prepare_video
 
 log = logging.getLogger(__name__)
 

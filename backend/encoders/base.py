@@ -18,13 +18,20 @@ from backend.ingest.types import IngestedVideo
 
 
 class Modality(IntEnum):
-    """Token modality ids; 0 marks padding and system tokens, as in CLaMR."""
+    """Token modality ids; 0 marks padding and system tokens, as in CLaMR (ids 0-4 are CLaMR's).
+
+    ``IMAGE`` is what frames *look like*: an image model's features of frame regions (the
+    default encoder's; CLaMR reads pixels into ``VIDEO`` instead). Those vectors live in the image
+    model's space, not the text encoder's, so only query tokens of that same space are scored
+    against them (see :func:`comparable_modalities`).
+    """
 
     PAD = 0
     VIDEO = 1
     ASR = 2
     OCR = 3
     DESCRIPTION = 4
+    IMAGE = 5
 
     @property
     def key(self) -> str:
@@ -37,7 +44,30 @@ DOCUMENT_MODALITIES: tuple[Modality, ...] = (
     Modality.ASR,
     Modality.OCR,
     Modality.DESCRIPTION,
+    Modality.IMAGE,
 )
+
+#: Document modalities whose vectors are image-model features rather than the encoder's text
+#: space: a query token is scored against them only if it carries that modality itself.
+IMAGE_SPACE_MODALITIES: frozenset[Modality] = frozenset({Modality.IMAGE})
+
+
+def comparable_modalities(query_modality: int) -> tuple[Modality, ...]:
+    """The document modalities a query token of this modality may be scored against.
+
+    A query token's modality says which space it lives in: ``PAD`` (words, or CLaMR's one shared
+    space, images included) meets every document modality but the image-feature ones; a token
+    of an image-feature modality (a region of the default encoder's query image) meets only its
+    own.
+
+    >>> [m.key for m in comparable_modalities(Modality.PAD)]
+    ['video', 'asr', 'ocr', 'description']
+    >>> [m.key for m in comparable_modalities(Modality.IMAGE)]
+    ['image']
+    """
+    if query_modality in IMAGE_SPACE_MODALITIES:
+        return (Modality(query_modality),)
+    return tuple(m for m in DOCUMENT_MODALITIES if m not in IMAGE_SPACE_MODALITIES)
 
 
 @dataclass(frozen=True)
@@ -112,6 +142,14 @@ class Encoder(ABC):
     @abstractmethod
     def encode_queries(self, texts: Sequence[str]) -> list[TokenVectors]:
         """One ``(Q_i, D)`` set of unit vectors per query; modalities are ``PAD``."""
+
+    def encode_image_query(self, image: np.ndarray, text: str = "") -> TokenVectors:
+        """``(Q, D)`` unit vectors for a query that is a picture ``(H, W, 3)`` uint8 RGB, with
+        optional text. A token's modality says what it may be scored against
+        (:func:`comparable_modalities`): ``PAD`` for words (and for image tokens in a shared
+        space), an image-feature modality for regions of the picture; boxes are in its pixels.
+        """
+        raise NotImplementedError(f"the {self.name} encoder cannot search by image")
 
     @abstractmethod
     def encode_videos(self, videos: Sequence[IngestedVideo]) -> list[TokenVectors]:

@@ -33,7 +33,7 @@ def read_queries(path: Path) -> list[EvalQuery]:
                 EvalQuery(
                     qid=str(row["qid"]),
                     query=row["query"],
-                    relevant=tuple(row["relevant"]),
+                    relevant=tuple(row.get("relevant", ())),  # a bare query set has none
                     query_type=row.get("query_type", "all"),
                     timestamp_s=row.get("timestamp_s"),
                 )

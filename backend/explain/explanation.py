@@ -2,20 +2,30 @@
 
 Reads the video's stored tokens, packed the way the searcher packs them (the same numbers the
 search scored), so an explanation can never disagree with the ranking it explains.
+
+For a search by picture, the ``image`` modality's picture is the query picture beside the frame
+of its strongest match, regions paired, with the region-by-region similarity map
+(:mod:`backend.explain.regions`).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from backend.encoders.base import DOCUMENT_MODALITIES, Modality, TokenVectors
+from backend.encoders.base import (
+    DOCUMENT_MODALITIES,
+    IMAGE_SPACE_MODALITIES,
+    Modality,
+    TokenVectors,
+)
+from backend.explain.frames import decode_jpeg, nearest_frame
 from backend.explain.heatmaps import render_frame_heatmap, render_token_heatmap
-from backend.explain.similarity import SimilarityMap, modality_similarity
+from backend.explain.regions import RegionMatch, region_match, render_region_matches
+from backend.explain.similarity import SimilarityMap, modality_similarity, query_rows
 from backend.search.searcher import QueryError, TokenMatch
 from backend.search.token_matrix import TokenMatrix
 
@@ -32,6 +42,7 @@ class ModalityExplanation:
     heatmap: Image.Image
     frame: Image.Image | None = None  # the frame at the strongest timed match, regions drawn
     frame_time_s: float | None = None
+    regions: RegionMatch | None = None  # image: query regions against that frame's regions
 
 
 @dataclass(frozen=True)
@@ -65,15 +76,6 @@ def _matches(smap: SimilarityMap) -> tuple[TokenMatch, ...]:
     return tuple(out)
 
 
-def nearest_frame(frame_times: np.ndarray, time_s: float) -> int:
-    """Index of the frame closest in time.
-
-    >>> nearest_frame(np.array([0.0, 1.0, 2.0]), 1.4)
-    1
-    """
-    return int(np.argmin(np.abs(frame_times - time_s)))
-
-
 def _frame_picture(
     smap: SimilarityMap, frames: list[dict]
 ) -> tuple[Image.Image | None, float | None]:
@@ -96,7 +98,7 @@ def _frame_picture(
             continue  # speech has a time but no place in the picture
         regions[column] = max(regions.get(column, -1.0), float(strength[i]))
     row = frames[chosen]
-    image = Image.open(io.BytesIO(row["jpeg"])).convert("RGB")
+    image = Image.fromarray(decode_jpeg(row["jpeg"]))
     columns = list(regions)
     picture = render_frame_heatmap(
         image,
@@ -108,6 +110,30 @@ def _frame_picture(
     return picture, float(row["time_s"])
 
 
+def _region_picture(
+    query: TokenVectors,
+    tokens: TokenVectors,
+    frames: list[dict],
+    image: np.ndarray | None,
+    modality: Modality,
+) -> tuple[Image.Image | None, float | None, RegionMatch | None]:
+    """The query picture beside the frame of the strongest region match (None without a
+    query picture or stored frames)."""
+    asking = query.select(query_rows(query, modality))
+    match = region_match(asking, tokens.select(tokens.modalities == int(modality)))
+    if match is None or image is None or not frames:
+        return None, None, match
+    frame_times = np.array([f["time_s"] for f in frames], np.float32)
+    row = frames[nearest_frame(frame_times, match.time_s)]
+    picture = render_region_matches(
+        Image.fromarray(np.asarray(image, np.uint8)),
+        Image.fromarray(decode_jpeg(row["jpeg"])),
+        match,
+        frame_scale=float(row["scale"]),
+    )
+    return picture, float(row["time_s"]), match
+
+
 def explain_tokens(
     query_text: str,
     query: TokenVectors,
@@ -115,8 +141,10 @@ def explain_tokens(
     tokens: TokenVectors,
     frames: list[dict],
     max_columns: int = 40,
+    image: np.ndarray | None = None,
 ) -> Explanation:
-    """The explanation from tokens already in hand (``frames``: the store's frame rows)."""
+    """The explanation from tokens already in hand (``frames``: the store's frame rows;
+    ``image``: the query picture of a search by picture)."""
     found = []
     for modality in DOCUMENT_MODALITIES:
         smap = modality_similarity(query, tokens, modality)
@@ -130,10 +158,14 @@ def explain_tokens(
             max_columns=max_columns,
             title=f"{modality.key}: MaxSim {score:.3f}",
         )
-        frame, frame_time = _frame_picture(smap, frames)
+        regions = None
+        if modality in IMAGE_SPACE_MODALITIES:
+            frame, frame_time, regions = _region_picture(query, tokens, frames, image, modality)
+        else:
+            frame, frame_time = _frame_picture(smap, frames)
         found.append(
             ModalityExplanation(
-                modality.key, score, _matches(smap), smap, heatmap, frame, frame_time
+                modality.key, score, _matches(smap), smap, heatmap, frame, frame_time, regions
             )
         )
     found.sort(key=lambda e: e.score, reverse=True)
@@ -141,15 +173,26 @@ def explain_tokens(
 
 
 def explain_hit(
-    collection: Collection, query: str, video_id: str, max_columns: int = 40
+    collection: Collection,
+    query: str,
+    video_id: str,
+    max_columns: int = 40,
+    image: np.ndarray | None = None,
 ) -> Explanation:
-    """Explain why ``video_id`` matched ``query`` in ``collection``, modality by modality."""
-    query_vectors = collection.encoder.encode_query(query)
+    """Explain why ``video_id`` matched ``query`` (with ``image``: the picture searched by,
+    ``query`` its optional text) in ``collection``, modality by modality."""
+    if image is not None:
+        try:
+            query_vectors = collection.encoder.encode_image_query(image, query or "")
+        except NotImplementedError as error:
+            raise QueryError(str(error)) from error
+    else:
+        query_vectors = collection.encoder.encode_query(query)
     if len(query_vectors) == 0:
-        raise QueryError(f"the query {query!r} has no words to search for")
+        raise QueryError(f"the query {query!r} has nothing to search for")
     tokens = video_tokens(collection, video_id)
     frames = collection.store.frames(video_id)
-    return explain_tokens(query, query_vectors, video_id, tokens, frames, max_columns)
+    return explain_tokens(query, query_vectors, video_id, tokens, frames, max_columns, image)
 
 
 def video_tokens(collection: Collection, video_id: str) -> TokenVectors:

@@ -24,7 +24,7 @@ _RAMP = np.array(
 )
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def text_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
@@ -102,7 +102,7 @@ def render_token_heatmap(
     best column outlined with its value. Long documents show the columns around the matches.
     """
     similarity = np.asarray(similarity, np.float32).reshape(len(query_labels), -1)
-    font, small = _font(13), _font(10)
+    font, small = text_font(13), text_font(10)
     keep = columns_to_show(similarity, max_columns) if similarity.size else np.zeros(0, int)
     gaps = np.concatenate([[keep[0] > 0], np.diff(keep) > 1]) if len(keep) else np.zeros(0, bool)
     trailing_gap = bool(len(keep)) and keep[-1] < similarity.shape[1] - 1
@@ -175,7 +175,7 @@ def stack_vertically(images: Sequence[Image.Image], gap: int = 8) -> Image.Image
     return sheet
 
 
-def _scaled_box(box: np.ndarray, scale: float, size: tuple[int, int]) -> tuple[int, ...] | None:
+def scaled_box(box: np.ndarray, scale: float, size: tuple[int, int]) -> tuple[int, ...] | None:
     if np.isnan(box).any():
         return None
     w, h = size
@@ -207,7 +207,7 @@ def render_frame_heatmap(
     tint = ImageDraw.Draw(overlay)
     mask_draw = ImageDraw.Draw(shade)
     rgb = colour(similarities)
-    scaled = [_scaled_box(boxes[i], scale, base.size) for i in range(len(boxes))]
+    scaled = [scaled_box(boxes[i], scale, base.size) for i in range(len(boxes))]
     for i in order:
         box = scaled[i] or (0, 0, base.width - 1, base.height - 1)
         mask_draw.rectangle(box, fill=0)
@@ -218,7 +218,7 @@ def render_frame_heatmap(
     image = Image.composite(dark, base, shade.point(lambda v: v * 0.6))
     image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
     draw = ImageDraw.Draw(image)
-    font = _font(max(12, base.width // 40))
+    font = text_font(max(12, base.width // 40))
     for rank, i in enumerate(order[::-1]):
         box = scaled[i] or (1, 1, base.width - 2, base.height - 2)
         strongest = rank == 0

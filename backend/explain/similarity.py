@@ -4,6 +4,10 @@ An encoder splits a word into several sub-word tokens that all carry the word's 
 box; a person reads words, so consecutive tokens with the same label, time and box become one
 column holding the best of their similarities. The MaxSim score is unchanged by this: the max
 over a column's tokens is taken before the max over columns.
+
+Only the query tokens that may meet a modality are its rows (words for the word modalities, the
+query picture's regions for ``image``: :func:`backend.encoders.base.comparable_modalities`), as
+in the search's scores.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.encoders.base import Modality, TokenVectors
+from backend.encoders.base import Modality, TokenVectors, comparable_modalities
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,30 @@ def column_groups(labels: tuple[str, ...], times: np.ndarray, boxes: np.ndarray)
     return np.cumsum(starts) - 1
 
 
+def query_rows(query: TokenVectors, modality: Modality) -> np.ndarray:
+    """Positions of the query tokens that may be scored against ``modality``.
+
+    >>> from backend.encoders.base import TokenVectors
+    >>> q = TokenVectors(np.eye(3, dtype=np.float32), np.array([0, 5, 0], np.int8), ("a", "r", "b"),
+    ...                  np.zeros(3, np.float32), np.zeros((3, 4), np.float32))
+    >>> query_rows(q, Modality.ASR).tolist(), query_rows(q, Modality.IMAGE).tolist()
+    ([0, 2], [1])
+    """
+    return np.array(
+        [
+            i
+            for i, m in enumerate(query.modalities.tolist())
+            if modality in comparable_modalities(m)
+        ],
+        np.int64,
+    )
+
+
 def modality_similarity(
     query: TokenVectors, tokens: TokenVectors, modality: Modality
 ) -> SimilarityMap | None:
-    """The ``(Q, C)`` map of one modality of a video's tokens; None when it has no tokens.
+    """The ``(Q_m, C)`` map of one modality of a video's tokens (rows: the query tokens that may
+    meet it); None when the video has no such tokens or the query none that may meet them.
 
     >>> from backend.encoders.base import TokenVectors
     >>> nan = float("nan")
@@ -83,8 +107,10 @@ def modality_similarity(
     0.9
     """
     positions = np.flatnonzero(tokens.modalities == int(modality))
-    if len(positions) == 0 or len(query) == 0:
+    rows = query_rows(query, modality)
+    if len(positions) == 0 or len(rows) == 0:
         return None
+    query = query.select(rows)
     labels = tuple(tokens.labels[i] for i in positions)
     times = tokens.times[positions].astype(np.float32)
     boxes = tokens.boxes[positions].astype(np.float32)

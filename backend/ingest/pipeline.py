@@ -105,9 +105,10 @@ class Ingestor:
             reason = warnings[0] if warnings else "no picture or sound could be decoded"
             raise IngestError(path, f"nothing to index: {reason}")
         text_spans = timer.run("ocr", lambda: self.reader.read_frames(frames)) if frames else []
-        tags = []
+        tags, regions = [], []
         if frames and self.settings.vision.enabled:
-            tags = timer.run("vision", lambda: self.tagger.tag_frames(frames))
+            seen = timer.run("vision", lambda: self.tagger.look(frames))
+            tags, regions = seen.tags, seen.regions
         return IngestedVideo(
             probe=probe,
             frames=frames,
@@ -116,4 +117,5 @@ class Ingestor:
             visual_tags=list(tags),
             description=describe(probe, user_text),
             warnings=warnings,
+            frame_regions=list(regions),
         )

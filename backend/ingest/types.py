@@ -88,6 +88,23 @@ class VisualTag:
     box: Box | None = None  # None: the whole frame
 
 
+@dataclass(frozen=True)
+class FrameRegions:
+    """What regions of one frame look like, as an image model's features (for search by image).
+
+    Row 0 is the whole-frame view, the others parts of the frame; features are unit length,
+    comparable only with features of the same model (never with words).
+    """
+
+    time_s: float
+    boxes: np.ndarray  # (R, 4) float32 (x0, y0, x1, y1) in frame pixels
+    features: np.ndarray  # (R, F) float32, unit length
+    parts: tuple[str, ...] = ()  # (R,) what each region is: "whole", "tile 3" ...
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+
 @dataclass
 class IngestedVideo:
     """Everything ingest learned about one video; the only input an encoder gets."""
@@ -99,3 +116,4 @@ class IngestedVideo:
     visual_tags: list[VisualTag] = field(default_factory=list)
     description: str = ""
     warnings: list[str] = field(default_factory=list)  # e.g. an audio track that would not decode
+    frame_regions: list[FrameRegions] = field(default_factory=list)  # empty: vision was off

@@ -96,10 +96,8 @@ class FastSearch:
         """Note the index and its settings in the store's ``meta`` (best effort: a read-only
         store still searches)."""
         value = json.dumps({"path": str(self.index.root), **asdict(self.index.settings)})
-        rows = [{"key": f"{META_KEY}:{self.index.root.name}", "value": value}]
         try:
-            upsert = self.store.table("meta").merge_insert("key")
-            upsert.when_matched_update_all().when_not_matched_insert_all().execute(rows)
+            self.store.set_meta({f"{META_KEY}:{self.index.root.name}": value})
         except Exception as error:
             log.warning("could not note the search index in the store's meta: %s", error)
 

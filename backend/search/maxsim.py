@@ -33,9 +33,14 @@ ScoringMode = Literal["modality_max", "token_max"]
 
 
 def _segment_max(similarity: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
-    """``(Q, N)`` similarities -> ``(Q, n_segments)`` maxima over the tokens of each segment."""
-    out = torch.full((similarity.shape[0], n_segments), float("-inf"), dtype=similarity.dtype)
-    index = segment.to(torch.int64).unsqueeze(0).expand_as(similarity)
+    """``(Q, N)`` similarities -> ``(Q, n_segments)`` maxima over the tokens of each segment.
+
+    The ``-inf`` buffer is made where the similarities are: a CPU buffer scattered into by CUDA
+    indices is the crash fine-tuning hit on a GPU (``losses.modality_scores`` calls this).
+    """
+    out = similarity.new_full((similarity.shape[0], n_segments), float("-inf"))
+    index = segment.to(device=similarity.device, dtype=torch.int64)
+    index = index.unsqueeze(0).expand_as(similarity)
     return out.scatter_reduce(1, index, similarity, reduce="amax", include_self=True)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 
 from backend.store import schema
-from backend.store.video_store import VideoStore, _in_list
+from backend.store.filters import in_list
+from backend.store.video_store import VideoStore
 
 #: Rows (one per video and modality) per batch: a few MB of vectors at 256 tokens x 384 dims.
 BATCH_ROWS = 256
@@ -26,7 +27,7 @@ def token_batches(
     if video_ids is not None:
         if not video_ids:
             return
-        query = query.where(_in_list("video_id", video_ids))
+        query = query.where(in_list("video_id", video_ids))
     for batch in query.to_batches(batch_rows):
         if batch.num_rows:
             yield batch.select(_COLUMNS)

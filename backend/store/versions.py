@@ -10,6 +10,9 @@ frames, labels and failures do not depend on the encoder and are shared by every
 the encoder settings that rebuild that encoder (so a switch also tells the app and the command
 line which adapter to search with), and whether it is complete. The table a store was first
 indexed into is registered as ``v0`` the first time a version is added.
+
+Every write here runs under the store's write lock (``VideoStore.write_lock``): two processes
+beginning a version get one, and a switch cannot interleave with a video being committed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import pyarrow as pa
 
 from backend.config import EncoderSettings, Settings
 from backend.store import schema
-from backend.store.video_store import StoreError, VideoStore, _column, _quote
+from backend.store.filters import column_values, quote
+from backend.store.video_store import StoreError, VideoStore
 
 VERSIONS_TABLE = "token_versions"
 FIRST_TABLE = "tokens"
@@ -90,17 +94,15 @@ class StoreVersions:
     @property
     def _table(self):
         """The versions table, created on first write (reading a store never changes it)."""
-        db = self.store._db
-        if VERSIONS_TABLE not in db.list_tables().tables:
-            db.create_table(VERSIONS_TABLE, schema=VERSIONS, exist_ok=True)
-        return db.open_table(VERSIONS_TABLE)
+        if VERSIONS_TABLE not in self.store.table_names():
+            self.store.create_table(VERSIONS_TABLE, VERSIONS)
+        return self.store.table(VERSIONS_TABLE)
 
     # ----------------------------------------------------------------- reading
     def list(self) -> list[TokenVersion]:
-        db = self.store._db
         rows = (
-            db.open_table(VERSIONS_TABLE).to_arrow().to_pylist()
-            if VERSIONS_TABLE in db.list_tables().tables
+            self.store.table(VERSIONS_TABLE).to_arrow().to_pylist()
+            if VERSIONS_TABLE in self.store.table_names()
             else []
         )
         versions = [TokenVersion(**row) for row in rows]
@@ -135,101 +137,103 @@ class StoreVersions:
     def missing_videos(self, name: str) -> list[str]:
         """Videos of the collection that the version has no tokens for."""
         version = self.get(name)
-        present = set(_column(self.store.table(version.table), "video_id"))
+        present = set(column_values(self.store.table(version.table), "video_id"))
         return [v for v in self.store.video_ids() if v not in present]
 
     # ----------------------------------------------------------------- writing
     def _registered(self) -> set[str]:
-        db = self.store._db
-        if VERSIONS_TABLE not in db.list_tables().tables:
+        if VERSIONS_TABLE not in self.store.table_names():
             return set()
-        return set(_column(db.open_table(VERSIONS_TABLE), "name"))
+        return set(column_values(self.store.table(VERSIONS_TABLE), "name"))
 
     def register_active(self, settings: EncoderSettings | None = None) -> TokenVersion:
         """Record the active table as a version, with the settings that built it when known."""
-        active = self.active()
-        registered = active.name in self._registered()
-        if registered and (active.settings_json != "null" or settings is None):
+        with self.store.write_lock():
+            active = self.active()
+            registered = active.name in self._registered()
+            if registered and (active.settings_json != "null" or settings is None):
+                return active
+            if registered:
+                self._table.delete(f"name = {quote(active.name)}")
+            recorded = _settings_json(settings, self.store.uri)
+            active = TokenVersion(**{**asdict(active), "settings_json": recorded})
+            self._add(active)
             return active
-        if registered:
-            self._table.delete(f"name = {_quote(active.name)}")
-        recorded = _settings_json(settings, self.store.uri)
-        active = TokenVersion(**{**asdict(active), "settings_json": recorded})
-        self._add(active)
-        return active
 
     def begin(
         self, identity: str, dim: int, settings: EncoderSettings, note: str = ""
     ) -> TokenVersion:
         """A version to fill for this encoder: an unfinished one with the same identity is
         resumed, else a new empty table is created (never the active one)."""
-        self.register_active()  # so that switching away from it keeps it listed
-        for version in self.list():
-            if version.encoder == identity and version.state == "building":
-                return version
-        names = {v.name for v in self.list()}
-        number = 1
-        while f"v{number}" in names:
-            number += 1
-        name = f"v{number}"
-        table = f"{FIRST_TABLE}_{name}"
-        db = self.store._db
-        if table in db.list_tables().tables:
-            db.drop_table(table)  # left by a version whose row was never written
-        db.create_table(table, schema=schema.tokens_schema(dim))
-        version = TokenVersion(
-            name=name,
-            table=table,
-            encoder=identity,
-            dim=dim,
-            settings_json=_settings_json(settings, self.store.uri),
-            state="building",
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            note=note,
-        )
-        self._add(version)
-        return version
+        with self.store.write_lock():
+            self.register_active()  # so that switching away from it keeps it listed
+            for version in self.list():
+                if version.encoder == identity and version.state == "building":
+                    return version
+            names = {v.name for v in self.list()}
+            number = 1
+            while f"v{number}" in names:
+                number += 1
+            name = f"v{number}"
+            table = f"{FIRST_TABLE}_{name}"
+            self.store.drop_table(table)  # left by a version whose row was never written
+            self.store.create_table(table, schema.tokens_schema(dim))
+            version = TokenVersion(
+                name=name,
+                table=table,
+                encoder=identity,
+                dim=dim,
+                settings_json=_settings_json(settings, self.store.uri),
+                state="building",
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                note=note,
+            )
+            self._add(version)
+            return version
 
     def _add(self, version: TokenVersion) -> None:
         self._table.add(pa.Table.from_pylist([asdict(version)], schema=VERSIONS))
 
-    def mark_complete(self, name: str) -> None:
-        self._table.update(where=f"name = {_quote(name)}", values={"state": "complete"})
+    def add_tokens(self, name: str, rows: pa.Table) -> int:
+        """Write re-encoded videos' token rows into version ``name`` (see
+        ``VideoStore.add_token_rows``); returns how many videos were written."""
+        return self.store.add_token_rows(self.get(name).table, rows)
 
-    def activate(self, name: str) -> list[str]:
+    def mark_complete(self, name: str) -> None:
+        with self.store.write_lock():
+            self._table.update(where=f"name = {quote(name)}", values={"state": "complete"})
+
+    def activate(self, name: str, only_if_complete: bool = False) -> list[str]:
         """Make ``name`` the active version (one atomic write); returns the videos it lacks.
 
         Refuses a version still being built. The version active before stays, for rollback.
+        With ``only_if_complete`` a version lacking videos is not activated (the check and the
+        switch are one step under the lock, so no video can be committed in between).
         """
-        version = self.get(name)
-        if version.state != "complete":
-            raise StoreError(
-                f"version {name} of {self.store.uri} is not complete (its re-encoding was "
-                "interrupted): run the switch again to finish it, then activate it"
-            )
-        rows = [
-            {"key": "encoder", "value": version.encoder},
-            {"key": "dim", "value": str(version.dim)},
-            {"key": "tokens_table", "value": version.table},
-        ]
-        meta = self.store.table("meta")
-        (
-            meta.merge_insert("key")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute(pa.Table.from_pylist(rows, schema=schema.META))
-        )
-        self.store.reload_meta()
-        self.store.remove_orphans()  # tokens of videos deleted while this version was inactive
-        return self.missing_videos(name)
+        with self.store.write_lock():
+            version = self.get(name)
+            if version.state != "complete":
+                raise StoreError(
+                    f"version {name} of {self.store.uri} is not complete (its re-encoding was "
+                    "interrupted): run the switch again to finish it, then activate it"
+                )
+            if only_if_complete and self.missing_videos(name):
+                return self.missing_videos(name)
+            values = {"encoder": version.encoder, "dim": str(version.dim)}
+            self.store.set_meta({**values, "tokens_table": version.table})
+            self.store.remove_orphans()  # tokens of videos deleted while it was inactive
+            return self.missing_videos(name)
 
     def delete(self, name: str) -> None:
         """Drop an inactive version's tokens (the active one cannot be deleted)."""
-        version = self.get(name)
-        if version.table == self.store.tokens_table:
-            raise StoreError(f"version {name} is active: activate another one before deleting it")
-        self._table.delete(f"name = {_quote(name)}")
-        self.store._db.drop_table(version.table)
+        with self.store.write_lock():
+            version = self.get(name)
+            if version.table == self.store.tokens_table:
+                raise StoreError(
+                    f"version {name} is active: activate another one before deleting it"
+                )
+            self._table.delete(f"name = {quote(name)}")
+            self.store.drop_table(version.table)
 
 
 def describe_versions(store: VideoStore) -> list[dict]:

@@ -49,7 +49,7 @@ def format_comparison(result: dict) -> str:
         "| held-out | queries | R@1 before | R@1 after | nDCG@10 before | nDCG@10 after |",
         "|---|---|---|---|---|---|",
     ]
-    for group in ("all", "label", "synthetic"):
+    for group in ("all", "label", "synthetic", "judged"):  # judged: the judged query set
         if group not in before:
             continue
         b, a = before[group], after.get(group, {})

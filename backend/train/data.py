@@ -5,7 +5,9 @@ negative of that query, which the batcher puts in the same batch as the query so
 scored against it. Synthetic queries (``backend.train.synthetic``) add modality-targeted
 positives drawn from the collection. Held-out queries are chosen by query text, never by pair,
 so no held-out query is ever trained on; labels and synthetic queries are held out in the same
-proportion. The result exports to CLaMR's dataset format (``datasets.DatasetDict``).
+proportion. A judged query set (a test collection, ``backend.train.heldout.judged_relevance``)
+is held out whole: its labels are measured on, never trained on. The result exports to CLaMR's
+dataset format (``datasets.DatasetDict``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from backend.ingest.types import IngestedVideo
 from backend.store.labels import Label
 from backend.store.video_store import VideoStore
+from backend.train.heldout import judged_relevance
 from backend.train.synthetic import QUERY_TYPES, synthetic_queries
 
 #: Label ``modality`` values (the store's modality keys, or CLaMR's names) as CLaMR's types.
@@ -53,6 +56,7 @@ class TrainingData:
     videos: dict[str, IngestedVideo]  # every video of the collection, by id
     skipped_labels: int = 0  # labels of videos no longer in the store
     counts: dict[str, int] = field(default_factory=dict)
+    judged: dict[str, tuple[str, dict[str, int]]] = field(default_factory=dict)  # test set
 
     def heldout_relevance(self, source: str | None = None) -> dict[str, tuple[str, set[str]]]:
         """Held-out queries (of one source, or all) as ``{key: (text, relevant video ids)}``."""
@@ -117,7 +121,9 @@ def build_training_data(
     labelled, skipped = (
         examples_from_labels(store.labels.current(), set(videos)) if use_labels else ([], 0)
     )
-    labelled_keys = {e.key for e in labelled}
+    judged = judged_relevance(store)
+    labelled = [e for e in labelled if e.key not in judged]  # the test set is not trained on
+    labelled_keys = {e.key for e in labelled} | set(judged)
     drawn = [
         TrainExample(q.query, q.video_id, q.query_type, "synthetic")
         for q in synthetic_queries(list(videos.values()), synthetic, seed)
@@ -131,8 +137,9 @@ def build_training_data(
         "heldout": len(held),
         "heldout_queries": len({e.key for e in held}),
         "videos": len(videos),
+        "judged_queries": len(judged),
     }
-    return TrainingData(train, held, videos, skipped, counts)
+    return TrainingData(train, held, videos, skipped, counts, judged)
 
 
 # ------------------------------------------------------------------------- CLaMR's format

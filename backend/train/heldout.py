@@ -3,6 +3,10 @@
 The model is wrapped as an ordinary :class:`Encoder` and scored with the backend's MaxSim
 (``backend.search.maxsim``), so "before" and "after" measure exactly what a user's search would
 return; metrics are trec_eval's through ``backend.eval.metrics`` (R@1, nDCG@10 ...).
+
+When the store has a judged query set (queries imported or typed for a test collection, with
+settled graded labels: ``backend.judging``), those queries are a group of their own, scored with
+their grades (graded nDCG), and never trained on (``backend.train.data``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,38 @@ import numpy as np
 import torch
 
 from backend.encoders.base import Encoder, Modality, TokenVectors
-from backend.eval.metrics import mean, per_query
+from backend.eval.metrics import mean, per_query_graded
 from backend.ingest.types import IngestedVideo
+from backend.judging.service import Judging
 from backend.search.maxsim import maxsim_per_modality, modality_max, token_max
+from backend.store.labels import query_text_key
+from backend.store.video_store import VideoStore
 
 N_MODALITY_IDS = len(Modality)
 CHUNK = 16  # videos encoded at once
+#: Query sets that are not a test collection: queries that joined when a search result was
+#: labelled (they are training data like any label).
+AD_HOC_SETS = frozenset({"search"})
+
+Relevance = set[str] | Mapping[str, int]  # relevant video ids, or video id -> grade
+
+
+def judged_relevance(store: VideoStore) -> dict[str, tuple[str, dict[str, int]]]:
+    """The judged query set as ``{query key: (text, {video id: grade})}``: queries imported or
+    typed into the query set that have at least one settled grade of 1 or more."""
+    judging = Judging(store)
+    snap = judging.snapshot()
+    texts = {q.qid: q.text for q in snap.queries if q.set_name not in AD_HOC_SETS}
+    out: dict[str, tuple[str, dict[str, int]]] = {}
+    for settled in snap.settled.values():
+        if settled.qid in texts:
+            text = texts[settled.qid]
+            out.setdefault(query_text_key(text), (text, {}))[1][settled.video_id] = settled.grade
+    return {key: value for key, value in out.items() if any(g >= 1 for g in value[1].values())}
+
+
+def _graded(relevant: Relevance) -> dict[str, int]:
+    return dict(relevant) if isinstance(relevant, Mapping) else dict.fromkeys(relevant, 1)
 
 
 def _pack(tokens: list[TokenVectors]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -32,11 +62,11 @@ def _pack(tokens: list[TokenVectors]) -> tuple[torch.Tensor, torch.Tensor, torch
 def evaluate_heldout(
     encoder: Encoder,
     videos: Mapping[str, IngestedVideo],
-    groups: Mapping[str, Mapping[str, tuple[str, set[str]]]],
+    groups: Mapping[str, Mapping[str, tuple[str, Relevance]]],
     aggregation: str = "modality_max",
 ) -> dict[str, dict[str, float]]:
-    """Mean metrics per group of queries (``{key: (text, relevant ids)}``); the collection is
-    encoded once. Empty groups are left out."""
+    """Mean metrics per group of queries (``{key: (text, relevant ids or grades)}``); the
+    collection is encoded once. Empty groups are left out."""
     groups = {name: queries for name, queries in groups.items() if queries}
     if not groups:
         return {}
@@ -60,7 +90,7 @@ def evaluate_heldout(
         ranked[text] = sorted(pairs, key=lambda p: -p[1])
     out = {}
     for name, queries in groups.items():
-        relevant = {key: rel for key, (_, rel) in queries.items()}
-        values = per_query(relevant, {key: ranked[text] for key, (text, _) in queries.items()})
+        grades = {key: _graded(rel) for key, (_, rel) in queries.items()}
+        values = per_query_graded(grades, {key: ranked[t] for key, (t, _) in queries.items()})
         out[name] = {**mean(list(values.values())), "queries": float(len(values))}
     return out

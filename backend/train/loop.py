@@ -28,6 +28,7 @@ from backend.train.batches import training_batches
 from backend.train.data import TrainExample, TrainingData, build_training_data
 from backend.train.heldout import evaluate_heldout
 from backend.train.losses import clamr_loss
+from backend.train.optimizers import TrainError, make_optimizer
 from backend.train.progress import ProgressWriter
 from backend.train.settings import TrainSettings
 from backend.train.synthetic import QUERY_TYPES
@@ -35,10 +36,6 @@ from backend.train.videos import TrainingVideos
 
 KEEP_CHECKPOINTS = 2
 FIXED_LOSS_BATCHES = 16  # training batches whose loss is measured before and after
-
-
-class TrainError(RuntimeError):
-    """A run that cannot start or go on; the message says what to do."""
 
 
 @dataclass
@@ -53,22 +50,6 @@ class TrainOutcome:
     losses: list[tuple[int, float]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     backbone: Backbone | None = None  # the trained model (in-process callers, tests)
-
-
-def make_optimizer(params: list, settings: TrainSettings, device: torch.device):
-    """AdamW, or bitsandbytes' paged 8-bit AdamW (CLaMR's optim) for 4-bit models on a GPU."""
-    kind = settings.optimizer
-    if kind == "auto":
-        kind = "paged_adamw_8bit" if settings.load_in_4bit else "adamw"
-    if kind == "paged_adamw_8bit":
-        if device.type != "cuda":
-            raise TrainError(
-                "paged 8-bit AdamW (bitsandbytes) needs a CUDA GPU; use --optimizer adamw on a CPU"
-            )
-        import bitsandbytes as bnb
-
-        return bnb.optim.PagedAdamW8bit(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
 
 
 def _query_types(batch: list[TrainExample], device: torch.device) -> torch.Tensor:
@@ -119,6 +100,7 @@ def _evaluate(backbone: Backbone, videos, data: TrainingData, aggregation: str) 
     try:
         groups = {"all": data.heldout_relevance()}
         groups.update({s: data.heldout_relevance(s) for s in ("label", "synthetic")})
+        groups["judged"] = data.judged  # the judged query set, graded (empty: left out)
         return evaluate_heldout(backbone.as_encoder(), videos, groups, aggregation)
     finally:
         backbone.peft.train()

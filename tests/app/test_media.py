@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from app.media import check_upload, keep_upload, served_path
@@ -49,3 +50,31 @@ def test_only_files_inside_the_served_folders_are_served(tmp_path: Path) -> None
     assert served_path(served / "link.mp4", dirs) is None  # a link out is followed, then refused
     assert served_path(served, dirs) is None  # folders are never files to serve
     assert served_path(served / "missing.mp4", dirs) is None
+
+
+def _keep(args: tuple[str, str]) -> tuple[str, bool]:
+    path, uploads = args
+    kept, copied = keep_upload(Path(path), Path(uploads))
+    return str(kept), copied
+
+
+def test_uploads_of_one_name_at_once_each_get_their_own_file(tmp_path: Path) -> None:
+    """Eight processes at once keep different files of one name, then four the same bytes
+    again: every file lands whole under its own name, nothing is overwritten, a repeat finds
+    its copy, and no temporary file is left."""
+    uploads = tmp_path / "media"
+    sources = []
+    for n in range(8):
+        source = tmp_path / f"in{n}" / "clip.mp4"
+        source.parent.mkdir()
+        source.write_bytes(f"video {n} ".encode() * 50_000)
+        sources.append(str(source))
+    with ProcessPoolExecutor(4) as pool:
+        kept = list(pool.map(_keep, [(s, str(uploads)) for s in sources]))
+        kept += pool.map(_keep, [(s, str(uploads)) for s in sources[:4]])
+    names = {Path(path).name for path, _ in kept}
+    assert names == {"clip.mp4", *(f"clip-{n}.mp4" for n in range(1, 8))}
+    for (path, _), source in zip(kept, sources + sources[:4], strict=True):
+        assert Path(path).read_bytes() == Path(source).read_bytes()
+    assert sum(copied for _, copied in kept) == 8  # the repeats found their first copy
+    assert sorted(p.name for p in uploads.iterdir()) == sorted(names)  # no .incoming-* left

@@ -10,6 +10,7 @@ import pytest
 from backend.config import TileSettings, VisionSettings
 from backend.ingest.types import Frame, VisualTag
 from backend.ingest.vision import FrameTagger, ImageNetClassifier, class_names
+from backend.ingest.vision.classifier import FEATURE_DIM
 from backend.ingest.vision.regions import crop_batch, tile_boxes, whole_frame_box
 from bench.vision_signal import sample_frames
 
@@ -164,3 +165,72 @@ def test_predict_rejects_other_shapes(tagger: FrameTagger) -> None:
     with pytest.raises(ValueError, match="224"):
         tagger.classifier.predict(np.zeros((1, 100, 100, 3), np.uint8))
     assert tagger.classifier.predict(np.zeros((0, 224, 224, 3), np.uint8)).shape == (0, 1000)
+
+
+# ------------------------------------------------------------- appearance (search by picture)
+def test_one_pass_gives_tags_and_unit_region_features(
+    tagger: FrameTagger, cockatoo: list[Frame]
+) -> None:
+    look = tagger.look(cockatoo[:4])
+    assert look.tags == tagger.tag_frames(cockatoo[:4])
+    assert [r.time_s for r in look.regions] == [f.time_s for f in cockatoo[:4]]
+    height, width = cockatoo[0].image.shape[:2]
+    for regions in look.regions:
+        n = 1 + len(tile_boxes(width, height))
+        assert regions.features.shape == (n, FEATURE_DIM) and len(regions.parts) == n
+        assert regions.parts[0] == "whole" and regions.parts[1] == "tile 1"
+        np.testing.assert_allclose(np.linalg.norm(regions.features, axis=1), 1.0, atol=1e-5)
+        assert tuple(regions.boxes[0]) == pytest.approx(whole_frame_box(width, height))
+        assert (regions.boxes[:, 2] <= width + 1e-3).all() and (regions.boxes[:, 3] <= height).all()
+
+
+def test_a_picture_gets_the_regions_its_frame_got(tagger: FrameTagger, cockatoo: list[Frame]):
+    frame = cockatoo[5]
+    indexed = tagger.look([frame]).regions[0]
+    queried = tagger.regions_of(frame.image)
+    np.testing.assert_allclose(queried.features, indexed.features, atol=1e-5)
+    assert queried.parts == indexed.parts
+
+
+def test_flat_pictures_have_no_regions(tagger: FrameTagger) -> None:
+    assert tagger.regions_of(np.zeros((120, 160, 3), np.uint8)) is None
+    frames = [Frame(0.0, np.full((90, 160, 3), 128, np.uint8))]
+    assert tagger.look(frames).regions == []
+
+
+def test_features_are_centred_so_unrelated_pictures_differ(
+    tagger: FrameTagger, cockatoo: list[Frame], parakeet: list[Frame]
+) -> None:
+    """The same shot is far closer to itself, slightly altered, than to another video."""
+    frame = cockatoo[6].image
+    darker = np.clip(frame.astype(np.float32) * 0.7, 0, 255).astype(np.uint8)
+    same = tagger.regions_of(frame).features[0] @ tagger.regions_of(darker).features[0]
+    other = tagger.regions_of(frame).features[0] @ tagger.regions_of(parakeet[3].image).features[0]
+    assert same > 0.85 and other < 0.6 and same - other > 0.3, (same, other)
+
+
+def test_onnx_features_agree_with_torch(tagger: FrameTagger, cockatoo: list[Frame]) -> None:
+    image = cockatoo[2].image
+    crops = crop_batch(image, tile_boxes(*image.shape[1::-1])[:3])
+    probs, features = tagger.classifier.predict_with_features(crops)
+    torch_probs, torch_features = ImageNetClassifier(backend="torch").predict_with_features(crops)
+    np.testing.assert_allclose(probs, torch_probs, atol=1e-4)
+    np.testing.assert_allclose(features, torch_features, atol=1e-3)
+    assert features.shape == (3, FEATURE_DIM)
+
+
+def test_the_probabilities_are_the_networks_own(cockatoo: list[Frame]) -> None:
+    """Taking the features apart from the network's forward leaves its answer unchanged."""
+    import torch
+
+    from backend.ingest.vision.classifier import weights_path
+    from backend.ingest.vision.network import build_model, run
+
+    model = build_model(weights_path())
+    image = cockatoo[10].image
+    crops = crop_batch(image, [whole_frame_box(image.shape[1], image.shape[0])])
+    probs, _ = run(model, crops)
+    with torch.inference_mode():
+        pixels = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        expected = torch.softmax(model.network(pixels), dim=-1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-6)

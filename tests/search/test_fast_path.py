@@ -18,7 +18,7 @@ from backend.bench.synthetic import (
 from backend.config import SearchSettings
 from backend.search.fast_path import INDEX_FOLDER
 from backend.search.searcher import Searcher
-from backend.store.batch_writes import commit_videos, prepare_video
+from backend.store.rows import prepare_video
 from backend.store.video_store import VideoStore
 
 SPEC = SyntheticSpec(n_videos=300, tokens_per_video=32, dim=64, n_topics=512, query_tokens=8)
@@ -106,12 +106,11 @@ def test_index_follows_added_and_deleted_videos(collection, store):
     assert len(index.parts) == 1
     # Three new videos: copies of existing token sets under new ids.
     added = [f"new-{i}" for i in range(3)]
-    commit_videos(
-        store,
+    store.commit(
         [
             prepare_video(synthetic_video(v), collection.video(i), SPEC.dim)
             for i, v in enumerate(added)
-        ],
+        ]
     )
     _, query = collection.query(0)
     searcher.search_vectors(query, 10)
@@ -133,7 +132,7 @@ def test_too_many_parts_are_merged_into_one(collection, store):
     index = searcher.fast_search().index
     for round_ in range(index.settings.max_parts):
         video = synthetic_video(f"extra-{round_}")
-        commit_videos(store, [prepare_video(video, collection.video(round_), SPEC.dim)])
+        store.commit([prepare_video(video, collection.video(round_), SPEC.dim)])
         searcher.fast_search()
     assert len(index.parts) == 1
     assert sum(len(p.video_ids) for p in index.parts) == SPEC.n_videos + index.settings.max_parts

@@ -72,3 +72,28 @@ def test_token_max_is_at_least_modality_max():
     modality = (torch.arange(60) // 3) % 4 + 1
     per_modality = maxsim_per_modality(query, docs, video, modality, 3, 5)
     assert (token_max(query, docs, video, 3) >= modality_max(per_modality) - 1e-6).all()
+
+
+def test_scores_stay_on_the_inputs_device():
+    """On the ``meta`` device every operation must follow the inputs: a buffer made on the CPU
+    (the GPU crash of ``_segment_max``) fails here as it would on CUDA."""
+    meta = torch.device("meta")
+    query, docs = torch.randn(4, 8, device=meta), torch.randn(30, 8, device=meta)
+    video = torch.zeros(30, dtype=torch.long, device=meta)
+    modality = torch.ones(30, dtype=torch.long, device=meta)
+    per_modality = maxsim_per_modality(query, docs, video, modality, 3, 5)
+    assert per_modality.device == meta and per_modality.shape == (3, 5)
+    assert modality_max(per_modality).device == meta
+    assert token_max(query, docs, video, 3).device == meta
+
+
+def test_no_tensor_is_made_without_a_device():
+    from tests.device_audit import FactoryAudit
+
+    generator = torch.Generator().manual_seed(1)
+    query, docs = torch.randn(4, 8, generator=generator), torch.randn(30, 8, generator=generator)
+    video, modality = torch.arange(30) % 3, torch.arange(30) % 4
+    with FactoryAudit() as audit:
+        modality_max(maxsim_per_modality(query, docs, video, modality, 3, 4))
+        token_max(query, docs, video, 3)
+    assert not audit.calls, "\n".join(map(str, audit.calls))

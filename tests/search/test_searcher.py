@@ -51,7 +51,7 @@ def reference(tokens: dict[str, TokenVectors], query: TokenVectors):
     q = torch.from_numpy(query.vectors)
     return (
         ids,
-        reference_scores(q, docs, video, modality, len(ids), 5),
+        reference_scores(q, docs, video, modality, len(ids), len(Modality)),
         reference_token_max(q, docs, video, len(ids)),
     )
 

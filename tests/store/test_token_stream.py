@@ -15,7 +15,7 @@ def filled_store(tmp_path) -> VideoStore:
     for i in range(5):
         store.add_video(make_video(f"v{i}"), random_tokens(i, COUNTS))
     # A crash between the token write and the video row: tokens nobody points to.
-    from backend.store.video_store import token_table
+    from backend.store.rows import token_table
 
     store.table(store.tokens_table).add(token_table("half", random_tokens(9, COUNTS), 8))
     return store

@@ -6,8 +6,9 @@ import pytest
 
 from backend.config import EncoderSettings, Settings
 from backend.encoders.base import Modality
+from backend.store.rows import token_table
 from backend.store.versions import StoreVersions, follow_active_version
-from backend.store.video_store import StoreError, VideoStore, token_table
+from backend.store.video_store import StoreError, VideoStore
 from tests.helpers import make_video, random_tokens
 
 COUNTS = {Modality.ASR: 3, Modality.OCR: 2}
@@ -22,8 +23,8 @@ def _store(tmp_path, n_videos: int = 2) -> VideoStore:
 
 def _fill(store: VideoStore, table: str, dim: int, seed: int = 100) -> None:
     for i, video_id in enumerate(store.video_ids()):
-        counts = {Modality.DESCRIPTION: 4}
-        store.table(table).add(token_table(video_id, random_tokens(seed + i, counts, dim), dim))
+        tokens = random_tokens(seed + i, {Modality.DESCRIPTION: 4}, dim)
+        store.add_token_rows(table, token_table(video_id, tokens, dim))
 
 
 def test_a_new_version_switches_atomically_and_rolls_back(tmp_path):
@@ -84,7 +85,7 @@ def test_an_unfinished_version_is_resumed_and_the_active_one_cannot_be_deleted(t
         versions.delete("v0")
     versions.delete("v1")
     assert [v.name for v in versions.list()] == ["v0"]
-    assert "tokens_v1" not in store._db.list_tables().tables
+    assert "tokens_v1" not in store.table_names()
 
 
 def test_settings_follow_the_active_version_unless_an_adapter_is_named(tmp_path):

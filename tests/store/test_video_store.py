@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from backend.encoders.base import Modality
-from backend.store.video_store import StoreError, VideoStore, token_table
+from backend.store.rows import token_table
+from backend.store.video_store import StoreError, VideoStore
 from tests.helpers import make_video, random_tokens
 
 COUNTS = {Modality.ASR: 5, Modality.OCR: 3, Modality.VIDEO: 2}
@@ -93,3 +94,11 @@ def test_ids_with_quotes_are_safe(tmp_path):
     store.add_video(make_video("it's"), random_tokens(1, COUNTS))
     assert store.has_video("it's")
     assert store.delete_video("it's")
+
+
+def test_what_another_connection_writes_is_read_at_once(tmp_path):
+    reader = VideoStore.open(tmp_path / "s", "enc:a", 8)
+    handle = reader.table("videos")  # a handle kept open, as a long-lived reader would
+    VideoStore.open(tmp_path / "s", "enc:a", 8).add_video(make_video("v"), random_tokens(1, COUNTS))
+    assert reader.video_ids() == ["v"]
+    assert handle.count_rows() == 1  # LanceDB reads with strong consistency here

@@ -180,3 +180,17 @@ def test_modality_aware_losses_need_query_types(batch):
     query, mask, docs, modalities, _ = _tensors(batch)
     with pytest.raises(ValueError, match="query_types"):
         losses.clamr_loss("contrastive_hard_negative", query, mask, docs, modalities)
+
+
+@pytest.mark.parametrize("aggregation", ["modality_max", "token_max"])
+def test_every_loss_makes_its_tensors_on_the_inputs_device(batch, aggregation):
+    """No tensor made without ``device=`` anywhere under the losses (the crash of fine-tuning on
+    a GPU was ``maxsim._segment_max``'s CPU buffer, called from ``modality_scores``)."""
+    from tests.device_audit import FactoryAudit
+
+    query, mask, docs, modalities, types = _tensors(batch)
+    kinds = ["contrastive", "contrastive_hard_positive", "contrastive_hard_negative", "pairwise"]
+    with FactoryAudit() as audit:
+        for kind in kinds:
+            losses.clamr_loss(kind, query, mask, docs, modalities, types, aggregation, TAU)
+    assert not audit.calls, "\n".join(map(str, audit.calls))

@@ -7,11 +7,13 @@ tags included): template and padding tokens are dropped, so late interaction nev
 query word against "You are a helpful assistant".
 
 The model loads on first use, so building the encoder (and naming it in a store) costs nothing.
+On a GPU, inputs are prepared by worker threads while the model runs (``pipeline``), documents
+are batched by length, and each batch's vectors come back to the CPU while the next one runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -20,16 +22,12 @@ from torch import nn
 
 from backend.encoders.base import Encoder, Modality, TokenVectors
 from backend.encoders.clamr.modeling_clamr import CLAMR_DIM
+from backend.encoders.clamr.pipeline import PipelineSettings, PreparedBatch, prepared_batches
 from backend.encoders.clamr.processing_clamr import ClamrProcessor, EncodedSequence
 from backend.ingest.types import IngestedVideo
 
 Loader = Callable[[], tuple[nn.Module, ClamrProcessor]]
 T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _token_vectors(vectors: torch.Tensor, seq: EncodedSequence, keep: np.ndarray) -> TokenVectors:
@@ -48,10 +46,17 @@ class ClamrEncoder(Encoder):
     name = "clamr"
     dim = CLAMR_DIM
 
-    def __init__(self, loader: Loader, identity: str = "clamr", batch_size: int = 8) -> None:
+    def __init__(
+        self,
+        loader: Loader,
+        identity: str = "clamr",
+        batch_size: int = 8,
+        pipeline: PipelineSettings | None = None,
+    ) -> None:
         self._loader = loader
         self._identity = identity
         self._batch_size = max(1, batch_size)
+        self._pipeline = pipeline  # None: chosen for the model's device when it loads
         self._model: nn.Module | None = None
         self._processor: ClamrProcessor | None = None
 
@@ -62,9 +67,10 @@ class ClamrEncoder(Encoder):
         processor: ClamrProcessor,
         identity: str = "clamr",
         batch_size: int = 8,
+        pipeline: PipelineSettings | None = None,
     ) -> ClamrEncoder:
         """An encoder around an already loaded model (tests, notebooks)."""
-        return cls(lambda: (model, processor), identity, batch_size)
+        return cls(lambda: (model, processor), identity, batch_size, pipeline)
 
     @property
     def identity(self) -> str:
@@ -84,32 +90,65 @@ class ClamrEncoder(Encoder):
             self._model, self._processor = model.eval(), processor
         return self._model, self._processor
 
-    def _run(self, sequences: Sequence[EncodedSequence]) -> list[torch.Tensor]:
-        """``(L_i, dim)`` vectors for each sequence, in batches."""
+    def _run(
+        self, items: Sequence[T], encode: Callable[[T], EncodedSequence]
+    ) -> list[tuple[torch.Tensor, EncodedSequence]]:
+        """``(L_i, dim)`` CPU vectors and the sequence of each item, in the items' order.
+
+        The next batch is launched before the previous one's vectors are waited for, so the GPU
+        never idles while the CPU unpacks results.
+        """
         model, processor = self._loaded()
         device = next(model.parameters()).device
-        out: list[torch.Tensor] = []
-        for chunk in _chunks(sequences, self._batch_size):
-            batch = processor.collate(chunk)
-            inputs = {k: v.to(device) for k, v in batch.inputs.items()}
+        settings = self._pipeline or PipelineSettings.for_device(device)
+        out: list[tuple[torch.Tensor, EncodedSequence] | None] = [None] * len(items)
+        waiting: tuple[PreparedBatch, torch.Tensor, torch.cuda.Event | None] | None = None
+        for prepared in prepared_batches(
+            items, encode, processor.collate, self._batch_size, settings
+        ):
+            inputs = {k: v.to(device, non_blocking=True) for k, v in prepared.batch.inputs.items()}
             with torch.inference_mode():
-                out += batch.rows(model(**inputs).float().cpu())
-        return out
+                host = model(**inputs).float().to("cpu", non_blocking=True)  # pinned, async
+            done = None
+            if device.type == "cuda":
+                done = torch.cuda.Event()
+                done.record()
+            if waiting is not None:
+                _unpack(*waiting, out)
+            waiting = (prepared, host, done)
+        if waiting is not None:
+            _unpack(*waiting, out)
+        return out  # type: ignore[return-value]
 
     def encode_queries(self, texts: Sequence[str]) -> list[TokenVectors]:
+        encoded = self._run(list(texts), self.processor.encode_query)
+        return [_token_vectors(v, s, np.ones(len(s), bool)) for v, s in encoded]
+
+    def encode_image_query(self, image: np.ndarray, text: str = "") -> TokenVectors:
+        """The picture through the vision tower as query tokens (:mod:`.image_query`)."""
+        from backend.encoders.clamr.image_query import encode_image_query
+
         processor = self.processor
-        sequences = [processor.encode_query(t) for t in texts]
-        vectors = self._run(sequences)
-        return [
-            _token_vectors(v, s, np.ones(len(s), bool))
-            for v, s in zip(vectors, sequences, strict=True)
-        ]
+        (encoded,) = self._run([image], lambda item: encode_image_query(processor, item, text))
+        vectors, sequence = encoded
+        return _token_vectors(vectors, sequence, np.ones(len(sequence), bool))
 
     def encode_videos(self, videos: Sequence[IngestedVideo]) -> list[TokenVectors]:
-        processor = self.processor
-        sequences = [processor.encode_document(v) for v in videos]
-        vectors = self._run(sequences)
-        return [
-            _token_vectors(v, s, s.modalities != int(Modality.PAD))
-            for v, s in zip(vectors, sequences, strict=True)
-        ]
+        encoded = self._run(list(videos), self.processor.encode_document)
+        return [_token_vectors(v, s, s.modalities != int(Modality.PAD)) for v, s in encoded]
+
+
+def _unpack(
+    prepared: PreparedBatch,
+    host: torch.Tensor,
+    done: torch.cuda.Event | None,
+    out: list[tuple[torch.Tensor, EncodedSequence] | None],
+) -> None:
+    """Each sequence's rows of a finished batch, put back at its input position."""
+    if done is not None:
+        done.synchronize()
+    rows = prepared.batch.rows(host)
+    for position, row, sequence in zip(
+        prepared.positions, rows, prepared.batch.sequences, strict=True
+    ):
+        out[position] = (row, sequence)

@@ -11,6 +11,9 @@ adapter (targets ``model.*.{q,k,v,o,gate,up,down}_proj`` and ``custom_text_proj`
 ``PeftModel.from_pretrained``. Adapters saved with transformers < 4.52 name the text layers
 ``model.layers.*``; PEFT maps them through the class's ``_checkpoint_conversion_mapping``.
 
+The vision tower's windowed attention runs as a few batched calls instead of one per window
+(``vision_attention``): the same numbers, far fewer kernel launches on a GPU.
+
 Unlike CLaMR's forward, this one runs the inner ``Qwen2_5_VLModel`` only: the language-model head
 (a 151k-word vocabulary per token) is never computed, since only hidden states are used. The
 result is the same hidden state (the final norm's output, CLaMR's ``hidden_states[-1]``).
@@ -23,6 +26,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+from backend.encoders.clamr.vision_attention import batch_vision_windows
 
 #: CLaMR's (and ColPali's) projection size.
 CLAMR_DIM = 128
@@ -37,11 +42,15 @@ class ClamrModel(Qwen2_5_VLForConditionalGeneration):
     """Qwen2.5-VL with a 128-d token projection; ``forward`` returns ``(B, L, 128)`` vectors."""
 
     main_input_name: ClassVar[str] = "input_ids"
+    #: False gives transformers' own vision attention (one call per window), for comparisons.
+    batched_vision_windows: ClassVar[bool] = True
 
     def __init__(self, config: Qwen2_5_VLConfig) -> None:
         super().__init__(config)
         self.dim = CLAMR_DIM
         self.custom_text_proj = nn.Linear(config.text_config.hidden_size, self.dim)
+        if self.batched_vision_windows:
+            batch_vision_windows(self)
         self.post_init()
 
     def forward(  # type: ignore[override]

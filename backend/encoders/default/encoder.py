@@ -9,6 +9,11 @@ whichever modality has the most common words.
 With ``adapter`` (a LoRA folder written by ``backend.train``) queries and documents go through the
 fine-tuned MiniLM, and the identity names the adapter by the hash of its weights, so a store
 built with one fine-tune refuses queries encoded by another.
+
+What frames *look like* enters as ``IMAGE`` tokens: the appearance features ingest computed for
+every frame region (:mod:`.image_tokens`), untouched by MiniLM or any adapter. A query picture
+gets the same features (EfficientNet-Lite0, loaded on the first image query), so an image query
+is scored by late interaction over frame regions, and its words, if any, over the words.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from backend.encoders.base import Encoder, Modality, TokenVectors
 from backend.encoders.default.documents import TextUnit, document_units
+from backend.encoders.default.image_tokens import region_tokens, video_image_tokens
 from backend.encoders.default.token_model import DIM, MODEL_NAME, EncodedSequence, MiniLMTokenModel
 from backend.encoders.lora import adapter_fingerprint
 from backend.encoders.search_text import normalise_word, split_words
@@ -68,6 +74,7 @@ class DefaultEncoder(Encoder):
             self._identity += "+in-memory"
         self._model = token_model or MiniLMTokenModel(batch_size=batch_size, adapter=adapter)
         self._drop_query_stopwords = drop_query_stopwords
+        self._tagger = None  # the image model, for query pictures; loaded on first use
 
     @property
     def identity(self) -> str:
@@ -90,15 +97,29 @@ class DefaultEncoder(Encoder):
             )
         return out
 
+    def encode_image_query(self, image: np.ndarray, text: str = "") -> TokenVectors:
+        """The picture's regions as ``IMAGE`` tokens, then the words of ``text`` (``PAD``)."""
+        if self._tagger is None:
+            from backend.config import VisionSettings
+            from backend.ingest.vision import FrameTagger
+
+            self._tagger = FrameTagger(VisionSettings())
+        regions = self._tagger.regions_of(np.asarray(image))
+        parts = [region_tokens(regions, self.dim, prefix="query")] if regions is not None else []
+        if text.strip():
+            parts.append(self.encode_query(text))
+        return TokenVectors.concatenate(parts, self.dim)
+
     def encode_videos(self, videos: Sequence[IngestedVideo]) -> list[TokenVectors]:
         units_per_video = [document_units(v) for v in videos]
         flat = [unit for units in units_per_video for unit in units]
         encoded = self._model.encode([[normalise_word(w.text) for w in u.words] for u in flat])
         out, cursor = [], 0
-        for units in units_per_video:
+        for video, units in zip(videos, units_per_video, strict=True):
             parts = [
                 _unit_tokens(u, e) for u, e in zip(units, encoded[cursor : cursor + len(units)])
             ]
             cursor += len(units)
+            parts.append(video_image_tokens(video.frame_regions, self.dim))
             out.append(TokenVectors.concatenate(parts, self.dim))
         return out

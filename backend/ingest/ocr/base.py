@@ -7,9 +7,9 @@ after it never sees an engine's types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,12 +26,27 @@ class OcrLine:
     score: float  # the engine's confidence, 0..1
 
 
+#: A detected text box: its four corner points ``(4, 2)`` float32, in the picture's pixels.
+Quad = np.ndarray
+
+
 class OcrEngine(Protocol):
     """Reads the text in one picture. ``image`` is ``(H, W, 3)`` uint8 RGB, as in ``Frame``."""
 
     name: str
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]: ...
+
+
+@runtime_checkable
+class StepwiseEngine(Protocol):
+    """An engine whose detection and recognition can be run apart: what lets video frames be
+    read incrementally (only new or changed text is recognised). Engines without it are read a
+    whole frame at a time."""
+
+    def detect(self, image: np.ndarray, scale: float | None = None) -> list[Quad]: ...
+
+    def recognise(self, image: np.ndarray, quads: Sequence[Quad]) -> list[tuple[str, float]]: ...
 
 
 class OcrEngineUnavailable(ModelUnavailableError, ImportError):

@@ -7,33 +7,35 @@ from collections.abc import Callable
 import numpy as np
 
 from backend.config import OcrSettings
-from backend.ingest.ocr.base import OcrEngine, OcrLine
+from backend.ingest.ocr.base import OcrEngine, OcrLine, StepwiseEngine
+from backend.ingest.ocr.incremental import IncrementalReader
 from backend.ingest.ocr.second_look import MIN_SCORE as SECOND_LOOK_MIN_SCORE
 from backend.ingest.ocr.second_look import found_words, read_equalised
 from backend.ingest.ocr.spans import merge_lines
 from backend.ingest.types import Frame, TextSpan
 
 
-def _rapidocr(settings: OcrSettings) -> OcrEngine:
+def _rapidocr(settings: OcrSettings, threads: int | None) -> OcrEngine:
     from backend.ingest.ocr.rapid import RapidOcrEngine
 
-    return RapidOcrEngine()
+    return RapidOcrEngine(threads)
 
 
-def _easyocr(settings: OcrSettings) -> OcrEngine:
+def _easyocr(settings: OcrSettings, threads: int | None) -> OcrEngine:
     from backend.ingest.ocr.easy import EasyOcrEngine
 
     return EasyOcrEngine(settings.languages)
 
 
-#: Engine name (``OcrSettings.engine``) -> factory. Each engine's heavy imports stay inside it.
-ENGINES: dict[str, Callable[[OcrSettings], OcrEngine]] = {
+#: Engine name (``OcrSettings.engine``) -> factory(settings, threads). Each engine's heavy
+#: imports stay inside it; ``threads`` caps the engine's intra-op threads where it can.
+ENGINES: dict[str, Callable[[OcrSettings, int | None], OcrEngine]] = {
     "rapidocr": _rapidocr,
     "easyocr": _easyocr,
 }
 
 
-def load_engine(settings: OcrSettings) -> OcrEngine:
+def load_engine(settings: OcrSettings, threads: int | None = None) -> OcrEngine:
     """Build the engine ``settings.engine`` names (raises ``OcrEngineUnavailable`` if missing)."""
     try:
         factory = ENGINES[settings.engine]
@@ -41,20 +43,24 @@ def load_engine(settings: OcrSettings) -> OcrEngine:
         raise ValueError(
             f"unknown OCR engine {settings.engine!r}; choose one of {sorted(ENGINES)}"
         ) from None
-    return factory(settings)
+    return factory(settings, threads)
 
 
 class TextReader:
-    """Frames in, text spans out. The engine loads on the first call, so building is free."""
+    """Frames in, text spans out. The engine loads on the first call, so building is free.
 
-    def __init__(self, settings: OcrSettings) -> None:
+    ``threads`` caps the engine's intra-op threads (None: the engine's default, every core).
+    """
+
+    def __init__(self, settings: OcrSettings, threads: int | None = None) -> None:
         self.settings = settings
+        self.threads = threads
         self._engine: OcrEngine | None = None
 
     @property
     def engine(self) -> OcrEngine:
         if self._engine is None:
-            self._engine = load_engine(self.settings)
+            self._engine = load_engine(self.settings, self.threads)
         return self._engine
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]:
@@ -80,5 +86,13 @@ class TextReader:
 
     def read_frames(self, frames: list[Frame]) -> list[TextSpan]:
         """Spans of text over ``frames`` (in time order), merged over consecutive frames."""
+        return merge_lines(self.read_frame_lines(frames))
+
+    def read_frame_lines(self, frames: list[Frame]) -> list[tuple[float, list[OcrLine]]]:
+        """``(time_s, lines)`` per frame, in time order: incrementally
+        (:mod:`~backend.ingest.ocr.incremental`) when ``OcrSettings.incremental`` and the engine
+        detects and recognises apart, else every frame read whole."""
         ordered = sorted(frames, key=lambda f: f.time_s)
-        return merge_lines([(f.time_s, self.read_image(f.image)) for f in ordered])
+        if self.settings.incremental and isinstance(self.engine, StepwiseEngine):
+            return IncrementalReader(self.engine, self.settings, self.read_image).read(ordered)
+        return [(f.time_s, self.read_image(f.image)) for f in ordered]

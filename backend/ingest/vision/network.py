@@ -11,6 +11,12 @@ Two details decide whether its answers are right:
   mean/std 9 of 14 (0.53), [0, 1] 11 of 14 (0.54); a cockatoo frame reaches p 0.96.
 - The Lite models use ReLU6; ``set_swish()`` would swap in Swish and silently ruin them, so it is
   never called. The preprocessing lives inside the module, so torch and ONNX runs share it.
+
+The same forward pass also returns what each crop *looks like* (search by image): the last
+block's 320-channel map, averaged over the crop and standardised with that block's own
+batch-norm statistics ((x - beta) / |gamma|: zero mean, unit spread per channel over the
+training images). Centring matters because raw activations share a large common part, which
+makes every pair of pictures look alike; see ``bench/image_queries.py`` for the measurement.
 """
 
 from __future__ import annotations
@@ -28,16 +34,32 @@ MODEL_NAME = "efficientnet-lite0"
 INPUT_SIZE = 224
 
 
+FEATURE_DIM = 320  # channels of the last block, before the 1280-channel head
+
+
 class PixelsToProbabilities(torch.nn.Module):
-    """``(N, 224, 224, 3)`` uint8 RGB -> [-1, 1] ``(N, 3, 224, 224)`` -> network -> softmax."""
+    """``(N, 224, 224, 3)`` uint8 RGB -> [-1, 1] ``(N, 3, 224, 224)`` -> network -> softmax,
+    plus ``(N, 320)`` standardised appearance features from the same pass (not normalised)."""
 
     def __init__(self, network: torch.nn.Module) -> None:
         super().__init__()
         self.network = network
+        last = network._blocks[-1]._bn2
+        self.register_buffer("feature_mean", last.bias.detach().clone())
+        self.register_buffer("feature_scale", last.weight.detach().abs().clamp_min(1e-6))
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        net = self.network
         x = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-        return torch.softmax(self.network(x), dim=-1)
+        # EfficientNet.extract_features, split where the appearance features are taken
+        # (drop connect is off in eval mode, as the library's own loop has it).
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for block in net._blocks:
+            x = block(x)
+        features = (x.mean(dim=(2, 3)) - self.feature_mean) / self.feature_scale
+        x = net._swish(net._bn1(net._conv_head(x)))
+        logits = net._fc(net._avg_pooling(x).flatten(1))
+        return torch.softmax(logits, dim=-1), features
 
 
 def build_model(weights: Path) -> PixelsToProbabilities:
@@ -63,10 +85,11 @@ def build_model(weights: Path) -> PixelsToProbabilities:
     return PixelsToProbabilities(network).eval()
 
 
-def run(model: PixelsToProbabilities, pixels: np.ndarray) -> np.ndarray:
-    """Probabilities for a uint8 batch, without autograd."""
+def run(model: PixelsToProbabilities, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and appearance features for a uint8 batch, without autograd."""
     with torch.inference_mode():
-        return model(torch.from_numpy(pixels)).numpy().astype(np.float32, copy=False)
+        probs, features = model(torch.from_numpy(pixels))
+    return probs.numpy().astype(np.float32, copy=False), features.numpy().astype(np.float32)
 
 
 def export_onnx(model: PixelsToProbabilities) -> bytes:
@@ -84,8 +107,8 @@ def export_onnx(model: PixelsToProbabilities) -> bytes:
             buffer,
             dynamo=False,
             input_names=["pixels"],
-            output_names=["probs"],
-            dynamic_axes={"pixels": {0: "n"}, "probs": {0: "n"}},
+            output_names=["probs", "features"],
+            dynamic_axes={"pixels": {0: "n"}, "probs": {0: "n"}, "features": {0: "n"}},
             opset_version=17,
         )
     data = buffer.getvalue()
@@ -93,7 +116,10 @@ def export_onnx(model: PixelsToProbabilities) -> bytes:
         None, {"pixels": sample}
     )
     expected = run(model, sample)
-    if not np.allclose(got[0], expected, atol=1e-4):
-        diff = float(np.abs(got[0] - expected).max())
-        raise RuntimeError(f"the ONNX export disagrees with torch (max difference {diff:.2g})")
+    for name, ours, theirs, tolerance in zip(("probs", "features"), got, expected, (1e-4, 1e-3)):
+        if not np.allclose(ours, theirs, atol=tolerance):
+            diff = float(np.abs(ours - theirs).max())
+            raise RuntimeError(
+                f"the ONNX export disagrees with torch on {name} (max difference {diff:.2g})"
+            )
     return data

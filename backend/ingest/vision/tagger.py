@@ -6,6 +6,10 @@ tile repeats a whole-frame label only when it is much surer, i.e. when the tile 
 and tiles name only animals and people (see :class:`~backend.config.TileSettings`).
 Over time, one label yields one tag per ``window_s`` seconds, at its best-scoring frame: a 30 s
 shot of a balance beam gives three "balance beam" tokens, not thirty.
+
+The same model run gives every crop's appearance features (:mod:`.appearance`):
+:meth:`FrameTagger.look` returns the tags and each frame's regions, :meth:`FrameTagger.regions_of`
+the regions of one picture (a query image), laid out as frames are.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from backend.config import VisionSettings
-from backend.ingest.types import Box, Frame, VisualTag
-from backend.ingest.vision.classifier import Backend, ImageNetClassifier
+from backend.ingest.types import Box, Frame, FrameRegions, VisualTag
+from backend.ingest.vision.appearance import frame_regions
+from backend.ingest.vision.classifier import FEATURE_DIM, Backend, ImageNetClassifier
 from backend.ingest.vision.labels import LIVING_CLASSES, LabelSet
 from backend.ingest.vision.regions import crop_batch, is_flat, tile_boxes, whole_frame_box
 
@@ -31,6 +36,15 @@ class FrameScores:
     whole: np.ndarray | None  # (L,); None: the frame is one flat colour
     tiles: np.ndarray  # (T, L); rows of flat tiles are zero
     boxes: tuple[Box, ...]  # (T,)
+    regions: FrameRegions | None = None  # what the non-flat crops look like (whole view first)
+
+
+@dataclass(frozen=True)
+class FrameLook:
+    """What the tagger makes of a video's frames: words, and what each frame looks like."""
+
+    tags: list[VisualTag]
+    regions: list[FrameRegions]
 
 
 class FrameTagger:
@@ -66,8 +80,22 @@ class FrameTagger:
 
     def tag_frames(self, frames: Sequence[Frame]) -> list[VisualTag]:
         """Tags for all frames, merged over time, sorted by time then score (best first)."""
-        per_frame = (self.pick(scores) for scores in self.score_frames(frames))
-        return merge_over_time((tag for tags in per_frame for tag in tags), self.window_s)
+        return self.look(frames).tags
+
+    def look(self, frames: Sequence[Frame]) -> FrameLook:
+        """Tags (as :meth:`tag_frames`) and every frame's regions, from one model run."""
+        tags: list[VisualTag] = []
+        regions: list[FrameRegions] = []
+        for scores in self.score_frames(frames):
+            tags.extend(self.pick(scores))
+            if scores.regions is not None:
+                regions.append(scores.regions)
+        return FrameLook(merge_over_time(tags, self.window_s), regions)
+
+    def regions_of(self, image: np.ndarray) -> FrameRegions | None:
+        """The regions of one picture ``(H, W, 3)`` uint8 RGB (a query image), cropped as a
+        frame is; None for a picture of one flat colour."""
+        return next(iter(self.score_frames([Frame(0.0, image)]))).regions
 
     def score_frames(self, frames: Sequence[Frame]) -> Iterable[FrameScores]:
         """Label probabilities per frame (what :meth:`pick` chooses from), in batches."""
@@ -79,13 +107,17 @@ class FrameTagger:
             )
             flat = np.array([is_flat(crop) for crop in pixels])
             scores = np.zeros((len(pixels), len(self.labels.names)), np.float32)
+            features = np.zeros((len(pixels), FEATURE_DIM), np.float32)
             if not flat.all():  # flat crops (black frames, fades) are not worth a model run
-                scores[~flat] = self.labels.label_scores(self.classifier.predict(pixels[~flat]))
+                probs, features[~flat] = self.classifier.predict_with_features(pixels[~flat])
+                scores[~flat] = self.labels.label_scores(probs)
             row = 0
             for frame, boxes in zip(batch, layouts, strict=True):
+                rows = slice(row, row + len(boxes))
                 whole = None if flat[row] else scores[row]
                 tiles = scores[row + 1 : row + len(boxes)]
-                yield FrameScores(frame.time_s, whole, tiles, tuple(boxes[1:]))
+                regions = frame_regions(frame.time_s, boxes, features[rows], ~flat[rows])
+                yield FrameScores(frame.time_s, whole, tiles, tuple(boxes[1:]), regions)
                 row += len(boxes)
 
     def pick(self, scores: FrameScores) -> list[VisualTag]:

@@ -24,12 +24,12 @@ binary [[0.7 0.5]]
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import Literal
 
 import numpy as np
 import torch
+
+from backend.search.kernels import KERNELS, fastest_kernel
 
 Precision = Literal["float32", "float16", "int8", "binary"]
 PRECISIONS: tuple[Precision, ...] = ("float32", "float16", "int8", "binary")
@@ -91,10 +91,11 @@ def similarity(
 ) -> np.ndarray:
     """``(Q, D)`` query vectors against stored rows: ``(Q, n)`` inner products.
 
-    Half-precision rows are multiplied in half precision where the CPU does that fast (AVX512
-    FP16: measured 1.4 ms against 13 ms for converting 32k x 128 rows to float32 first); the
-    result then carries float16 rounding too (about 2e-4 on a similarity). The per-row scale
-    multiplies the ``(Q, n)`` result rather than the ``(n, D)`` rows.
+    Half-precision rows are multiplied in half precision where that is faster here than
+    converting them to float32 first (:func:`rescore_kernel`: with AVX512-FP16, measured 1.4 ms
+    against 13 ms for 32k x 128 rows; on AVX2 or Zen 4, half products are many times slower);
+    the result then carries float16 rounding too (about 2e-4 on a similarity). The per-row
+    scale multiplies the ``(Q, n)`` result rather than the ``(n, D)`` rows.
     """
     q = torch.from_numpy(np.ascontiguousarray(query, np.float32))
     if precision == "binary":
@@ -102,8 +103,8 @@ def similarity(
     rows = torch.from_numpy(np.require(data, requirements=["C", "W"]))
     if precision == "float32":
         out = q @ rows.T
-    elif half_products_are_fast():
-        out = (q.half() @ rows.half().T).float()
+    elif precision == "float16":
+        out = KERNELS[rescore_kernel(dim)].product(q, rows).float()
     else:
         out = q @ rows.float().T
     if scale is not None:
@@ -111,20 +112,15 @@ def similarity(
     return out.numpy()
 
 
-@functools.cache
-def half_products_are_fast() -> bool:
-    """Whether float16 matrix products beat converting to float32 here (timed once)."""
-    rows = torch.ones((8192, 128), dtype=torch.float16)
-    q = torch.ones((16, 128))
-
-    def best_of_three(product) -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            product()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    half = best_of_three(lambda: q.half() @ rows.T)
-    single = best_of_three(lambda: q @ rows.float().T)
-    return half < single
+def rescore_kernel(dim: int) -> str:
+    """How float16 rows are scored: ``float16`` products or ``float32`` after converting them,
+    whichever is faster on this machine (timed once on 16 query tokens x 8192 rows)."""
+    return fastest_kernel(
+        f"re-score of float16 rows (x {dim})",
+        16,
+        dim,
+        8192,
+        b_dtype=torch.float16,
+        allowed=("float32", "float16"),
+        prepare_once=False,
+    )

@@ -16,7 +16,7 @@ from transformers import Qwen2_5_VLForConditionalGeneration
 
 from backend.config import EncoderSettings
 from backend.encoders import build_encoder
-from backend.encoders.base import DOCUMENT_MODALITIES, Modality
+from backend.encoders.base import DOCUMENT_MODALITIES, Modality, comparable_modalities
 from backend.encoders.clamr import build
 from backend.encoders.clamr.encoder import ClamrEncoder
 from backend.encoders.clamr.loading import ClamrLoadError
@@ -82,7 +82,8 @@ def test_video_tokens_are_modality_tokens_with_unit_vectors(
         unit_norms(tokens.vectors)
         assert set(np.unique(tokens.modalities)) <= {int(m) for m in DOCUMENT_MODALITIES}
         assert int(Modality.PAD) not in tokens.modalities
-    assert {int(m) for m in DOCUMENT_MODALITIES} == set(np.unique(grid.modalities))
+    # every modality of CLaMR's one space (IMAGE is the default encoder's picture features)
+    assert {int(m) for m in comparable_modalities(Modality.PAD)} == set(np.unique(grid.modalities))
     spoken = grid.modalities == Modality.ASR
     assert list(np.asarray(grid.labels)[spoken]).count("two") >= 1
     video = counter.modalities == Modality.VIDEO
@@ -201,8 +202,9 @@ def test_store_and_search_take_clamr_tokens_unchanged(encoder, grid_video, count
     hits = Searcher(store, encoder).search("bin blue at f two now", k=2)
     assert {h.video_id for h in hits} == {"bbaf2n", "counter"}
     grid = next(h for h in hits if h.video_id == "bbaf2n")
-    assert set(grid.scores) == {"video", "asr", "ocr", "description"}
-    assert all(score is not None for score in grid.scores.values())
+    assert set(grid.scores) == {"video", "asr", "ocr", "description", "image"}
+    assert grid.scores["image"] is None  # CLaMR stores no picture-feature tokens
+    assert all(grid.scores[m] is not None for m in ("video", "asr", "ocr", "description"))
     query_labels = {m.query_token for m in grid.matches["asr"]}
     assert "Query:" in query_labels and "<|endoftext|>" in query_labels
     asr_words = {m.label for m in grid.matches["asr"]}

@@ -63,3 +63,33 @@ def test_lora_trains_on_frames_and_text_and_its_adapter_reloads(tiny, tmp_path):
         - trained.encode_queries(["red shirt"])[0].vectors
     )
     assert np.abs(moved).max() > 1e-4
+
+
+def test_4bit_preparation_keeps_the_frozen_weights_in_their_loaded_dtype(tiny):
+    """PEFT's k-bit preparation upcasts frozen bf16 weights to float32, so the trained model ran
+    its residual stream in float32 while the reloaded adapter runs bf16 (0.031 apart on an
+    H100). ``prepare_quantized`` keeps the loaded dtypes: the same vectors as the plain model.
+    Shown on the CPU in bf16 (4-bit itself needs CUDA; the upcast does not)."""
+    from peft import prepare_model_for_kbit_training
+
+    from backend.encoders.clamr.encoder import ClamrEncoder
+    from backend.encoders.clamr.loading import load_processor
+    from backend.encoders.clamr.modeling_clamr import ClamrModel
+    from backend.train.backbones.clamr import prepare_quantized
+
+    def bf16_model():
+        return ClamrModel.from_pretrained(tiny, dtype=torch.bfloat16).eval()
+
+    processor = load_processor(str(tiny))
+    video = make_video("a", "the quick brown fox", 2)
+
+    def vectors(model):
+        return ClamrEncoder.from_model(model, processor).encode_videos([video])[0].vectors
+
+    plain = vectors(bf16_model())
+    ours = prepare_quantized(bf16_model(), checkpointing=False).eval()
+    assert {p.dtype for p in ours.parameters()} == {torch.bfloat16}
+    assert np.array_equal(vectors(ours), plain)
+    upcast = prepare_model_for_kbit_training(bf16_model(), use_gradient_checkpointing=False)
+    assert torch.float32 in {p.dtype for p in upcast.parameters()}
+    assert np.abs(vectors(upcast.eval()) - plain).max() > 1e-3  # the gap's cause
