@@ -101,7 +101,8 @@ class Indexer:
         self.store.remove_orphans()
         failed_before = self._failed_before(retry_failed)
         in_other_hands: list[Path] = []  # claimed by another run: come back at the end
-        for path in find_videos(paths):
+        # The next file is decoded while this one is analysed, encoded and stored (issue 13).
+        for path in self.ingestor.decode_ahead(find_videos(paths)):
             result = self._index_file(path, user_text, on_progress, failed_before, wait=False)
             if result is None:
                 in_other_hands.append(path)

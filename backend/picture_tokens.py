@@ -2,12 +2,11 @@
 
 The default encoder's ``image`` tokens are EfficientNet-Lite0 features of frame regions, made at
 ingest (:mod:`backend.ingest.vision.appearance`); they do not depend on MiniLM or its adapter.
-So when a collection is re-encoded (``backend.reencode``):
-
-- a video whose active version has picture tokens keeps them as they are (no decoding);
-- a video without them (indexed before they existed) gets them computed from its frames, from
-  the original file when it is unchanged, else from the store's thumbnails (boxes scaled back
-  to frame pixels).
+So when a collection is re-encoded (``backend.reencode``), a video whose active version has
+picture tokens keeps them as they are (no decoding). A video without them (indexed before they
+existed) stays without, unless the re-encoding is :func:`add_pictures`: then they are computed
+from its frames, from the original file when it is unchanged, else from the store's thumbnails
+(boxes scaled back to frame pixels).
 
 :func:`add_pictures` re-encodes a store into a new version with the same encoder, which is how
 an old store gains search by picture: searches keep using the old version until the new one is
@@ -81,9 +80,12 @@ def missing_pictures(store: VideoStore) -> list[str]:
 class PictureRegions:
     """Picture regions of stored videos, carried over or computed (the model loads once)."""
 
-    def __init__(self, store: VideoStore, settings: Settings) -> None:
+    def __init__(self, store: VideoStore, settings: Settings, compute: bool = False) -> None:
+        """``compute``: make the regions of videos that have none from their frames (else
+        they stay without, and nothing is decoded)."""
         self.store = store
         self.settings = settings
+        self.compute = compute
         self._tagger = None
 
     @property
@@ -96,7 +98,7 @@ class PictureRegions:
 
     def of(self, record: VideoRecord, warnings: list[str]) -> list[FrameRegions]:
         kept = regions_from_tokens(active_tokens(self.store, record.video_id))
-        if kept or not record.has_video:
+        if kept or not record.has_video or not self.compute:
             return kept
         frames, scale = self._frames(record, warnings)
         regions = self.tagger.look(frames).regions if frames else []
@@ -149,7 +151,7 @@ def add_pictures(store: VideoStore, settings: Settings, on_progress=None):
         )
     if FILLED_KEY + store.tokens_table in store.meta or not missing_pictures(store):
         return ReencodeReport(version="", encoder=store.encoder_identity)
-    report = reencode(store, settings, settings.encoder, True, on_progress, fresh=True)
+    report = reencode(store, settings, settings.encoder, True, on_progress, fill_pictures=True)
     if report.activated:
         store.set_meta({FILLED_KEY + store.tokens_table: report.version})
     return report

@@ -9,10 +9,11 @@ committed by another process during the re-encoding is encoded in the next round
 
 Nothing is decoded again for the default encoder: a video's stored ingest results (transcript,
 screen text, image tags, description) are all it reads, and its picture tokens are carried over
-(computed from the frames only for videos indexed before they existed:
-``backend.picture_tokens``). CLaMR also reads pixels, so frames are sampled again from the
-original file; a file that has moved or changed is reported, and its
-frames are taken from the store's thumbnails instead (smaller, so boxes are in thumbnail pixels).
+as they are (``backend.picture_tokens``; ``fill_pictures`` computes them from the frames for
+videos indexed before they existed: ``python -m backend add-images``). CLaMR also reads
+pixels, so frames are sampled again from the original file; a file that has moved or changed is
+reported, and its frames are taken from the store's thumbnails instead (smaller, so boxes are in
+thumbnail pixels).
 """
 
 from __future__ import annotations
@@ -93,12 +94,13 @@ def reencode(
     current: EncoderSettings | None = None,
     activate: bool = True,
     on_progress: ReencodeProgress | None = None,
-    fresh: bool = False,
+    fill_pictures: bool = False,
 ) -> ReencodeReport:
     """Encode every video with ``settings.encoder`` into a version of its own, then (with
     ``activate``) switch to it. ``current`` records how the active version was built, so a
-    rollback can rebuild its encoder. ``fresh``: a new version even when one of this encoder
-    exists (to add picture tokens the active one lacks); an unfinished one is resumed."""
+    rollback can rebuild its encoder. ``fill_pictures``: a new version even when one of this
+    encoder exists, with picture tokens computed from the frames where the active version has
+    none (decoding those videos again); an unfinished one is resumed."""
     start = time.perf_counter()
     versions = StoreVersions(store)
     versions.register_active(current)
@@ -106,7 +108,7 @@ def reencode(
     existing = [
         v
         for v in versions.list()
-        if v.encoder == encoder.identity and (not fresh or v.state == "building")
+        if v.encoder == encoder.identity and (not fill_pictures or v.state == "building")
     ]
     version = (
         existing[-1]
@@ -116,7 +118,9 @@ def reencode(
     report = ReencodeReport(version.name, encoder.identity)
     remaining: list[str] = []
     for _ in range(MAX_ROUNDS):
-        _encode_missing(store, settings, versions, version, encoder, report, on_progress)
+        _encode_missing(
+            store, settings, versions, version, encoder, report, on_progress, fill_pictures
+        )
         with store.write_lock():  # no video can be committed between this check and the switch
             remaining = versions.missing_videos(version.name)
             if not remaining:
@@ -142,6 +146,7 @@ def _encode_missing(
     encoder: Encoder,
     report: ReencodeReport,
     on_progress: ReencodeProgress | None,
+    fill_pictures: bool = False,
 ) -> None:
     """Encode the videos the version lacks, a chunk per commit (the lock is held only for
     each commit)."""
@@ -155,7 +160,7 @@ def _encode_missing(
         else:
             videos = [r.ingested() for r in records]
         if encoder.name in PICTURE_ENCODERS:
-            pictures = pictures or PictureRegions(store, settings)
+            pictures = pictures or PictureRegions(store, settings, compute=fill_pictures)
             videos = with_pictures(pictures, records, videos, report.warnings)
         tables = []
         for record, tokens in zip(records, encoder.encode_videos(videos), strict=True):

@@ -1,62 +1,166 @@
-"""Ingest speed per stage and search latency on a real corpus; prints markdown tables.
+"""Ingest speed per stage, OCR accuracy and retrieval on the real corpus, old settings beside new,
+in one run; plus search latency. Prints markdown tables (or JSON).
 
-    python -m bench.corpus [--corpus ../shared/data/corpus] [--store DIR] [--queries N] [--json]
+    python -m bench.corpus [--corpus ../shared/data/corpus] [--modes old new] [--queries N]
+                           [--keep DIR] [--json]
 
-Ingest is measured on a fresh store (a temporary one unless --store is given) as seconds of
-processing per minute of video, per stage. Search latency is end to end (query encoding plus
-exact MaxSim plus matches and moment) over N queries: the dev queries, then phrases taken from
-the indexed transcripts and screen text.
+Each mode indexes the whole corpus into a fresh store (temporary, or under ``--keep``) with its
+models already loaded (a first short video is indexed before the clock starts):
+
+- **old**: today's path kept for comparison: every sampled frame read whole by OCR
+  (``OcrSettings.incremental=False``), stages one after another, each model on every core
+  (``IngestSettings.parallel_stages=False``).
+- **new**: the defaults: incremental OCR, ASR/OCR/vision side by side with one intra-op thread
+  each, the next video decoded ahead.
+
+Per stage it prints CPU seconds and wall seconds per minute of video. CPU is counted per thread
+(``time.thread_time`` on the stage's thread, plus CTranslate2's own threads for ASR) when stages
+overlap, and as process CPU time while the stage ran when they do not (exact then, library thread
+pools included); "other" is the process's CPU time not inside any stage (torch's and LanceDB's
+pools in parallel mode, model loading), so the CPU column adds up to the process's CPU time. A
+stage's wall seconds are its own elapsed time; in parallel mode stages overlap, and the **all**
+row's wall is the run's elapsed time. Then, for both modes: OCR word recall on
+``../shared/data/ocr`` (pictures read whole; the counter frames also read in order as a video),
+dev retrieval (R@1, nDCG@10 of ``retrieval_dev.jsonl``), and every OCR span of the new run
+against the old one (same text at the same place, start and end within one sampling interval).
+Timings depend on what else runs on the machine: the header gives the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from backend.bench.machine import machine_info, machine_line
 from backend.collection import Collection
-from backend.config import Settings
+from backend.config import IngestSettings, Settings
+from backend.ingest.stage_timer import CPU_LEDGER
+from backend.ingest.types import TextSpan
+from bench.ocr_accuracy import compare_spans, counter_sequence_recall, read_references
 
 STAGES = ("hash", "decode", "asr", "ocr", "vision", "encode", "store")
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_CORPUS = DATA / "corpus"
+DEV_QUERIES = DATA / "retrieval_dev.jsonl"
+#: Indexed before the clock starts, so that model loading is not counted as ingest.
+WARM_UP = "grid_lipnet/bbaf2n.mpg"
 
 
-def ingest_table(collection: Collection, corpus: Path) -> tuple[dict, str]:
+def mode_settings(base: Settings, mode: str) -> Settings:
+    """``new``: the settings as given; ``old``: the path the issue started from."""
+    if mode == "new":
+        return base
+    return replace(
+        base,
+        ocr=replace(base.ocr, incremental=False),
+        ingest=IngestSettings(parallel_stages=False),
+    )
+
+
+def ingest_run(collection: Collection, corpus: Path, parallel: bool) -> dict:
+    """Index the corpus; seconds per stage (CPU and wall) and totals."""
+    before, cpu_start, wall_start = CPU_LEDGER.snapshot(), time.process_time(), time.perf_counter()
     report = collection.index([corpus])
+    wall = time.perf_counter() - wall_start
+    process_cpu = time.process_time() - cpu_start
+    times = CPU_LEDGER.snapshot().minus(before)
     done = [r for r in report.results if r.status == "indexed"]
     minutes = sum(r.duration_s or 0.0 for r in done) / 60
-    per_stage = {s: sum(r.stage_seconds.get(s, 0.0) for r in done) for s in STAGES}
-    total = sum(per_stage.values())
-    rows = [
-        "| stage | seconds | seconds per minute of video |",
-        "|---|---|---|",
-        *(f"| {s} | {v:.1f} | {v / minutes:.1f} |" for s, v in per_stage.items()),
-        f"| **all** | {total:.1f} | {total / minutes:.1f} |",
-    ]
-    summary = {
+    stage_cpu = times.thread_cpu if parallel else times.process_cpu
+    cpu = {s: stage_cpu.get(s, 0.0) for s in STAGES}
+    cpu["other"] = process_cpu - sum(cpu.values())
+    return {
         "videos_indexed": len(done),
         "videos_failed": report.count("failed"),
-        "minutes_of_video": round(minutes, 2),
-        "seconds_per_stage": {s: round(v, 2) for s, v in per_stage.items()},
-        "seconds_per_video_minute": round(total / minutes, 2) if minutes else None,
-        "wall_seconds": round(report.seconds, 1),
+        "minutes_of_video": round(minutes, 3),
+        "cpu_s": {s: round(v, 2) for s, v in cpu.items()},
+        "wall_s": {s: round(times.wall.get(s, 0.0), 2) for s in STAGES},
+        "process_cpu_s": round(process_cpu, 2),
+        "elapsed_s": round(wall, 2),
+        "cpu_s_per_video_minute": round(process_cpu / minutes, 2),
+        "wall_s_per_video_minute": round(wall / minutes, 2),
     }
-    header = (
-        f"ingest: {len(done)} videos, {minutes:.2f} min of video, "
-        f"{report.count('failed')} failed, wall {report.seconds:.1f} s"
-    )
-    return summary, header + "\n\n" + "\n".join(rows)
+
+
+def spans_by_file(collection: Collection) -> dict[str, list[TextSpan]]:
+    return {r.file_name: r.ingested().text_spans for r in collection.videos()}
+
+
+def ocr_accuracy(settings: Settings) -> dict:
+    """Word recall on the OCR set (pictures read whole) and on the counter frames read as one
+    video, with this mode's OCR settings and threads."""
+    from backend.ingest.ocr import TextReader
+
+    threads = settings.ingest.threads_per_stage if settings.ingest.parallel_stages else None
+    reader = TextReader(settings.ocr, threads=threads)
+    groups = read_references(reader, DATA, show=False)
+    scored = [s for rows in groups.values() for s, _, _ in rows if s.reference]
+    counter = [s for (folder, _), rows in groups.items() if "counter" in folder for s, _, _ in rows]
+    start = time.process_time()
+    sequence = counter_sequence_recall(reader, DATA)
+    return {
+        "recall": round(sum(s.matched for s in scored) / sum(s.reference for s in scored), 4),
+        "counter_frames_recall": round(
+            sum(s.matched for s in counter) / sum(s.reference for s in counter), 4
+        ),
+        "counter_as_video_recall": round(statistics.mean(sequence), 4),
+        "counter_as_video_lowest": round(min(sequence), 4),
+        "counter_as_video_cpu_s": round(time.process_time() - start, 2),
+    }
+
+
+def retrieval(collection: Collection) -> dict:
+    report = collection.evaluate(DEV_QUERIES)
+    rows = report.systems[0].rows["all"]
+    return {"system": report.systems[0].name, "R@1": rows["R@1"], "nDCG@10": rows["nDCG@10"]}
+
+
+def compare_runs(old: dict[str, list[TextSpan]], new: dict[str, list[TextSpan]], every_s: float):
+    totals = {"old_spans": 0, "kept": 0, "lost": 0, "extra": 0, "lost_words": 0}
+    lost, extra = [], []
+    for name in sorted(old):
+        result = compare_spans(old[name], new.get(name, []), every_s)
+        totals["old_spans"] += len(old[name])
+        totals["kept"] += len(result.kept)
+        totals["lost"] += len(result.lost)
+        totals["extra"] += len(result.extra)
+        totals["lost_words"] += len(result.words(result.lost))
+        lost += [f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" for s in result.lost]
+        extra += [f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" for s in result.extra]
+    return {**totals, "lost_spans": lost, "extra_spans": extra}
+
+
+def stage_table(runs: dict[str, dict]) -> str:
+    modes = list(runs)
+    head = " | ".join(f"{m} CPU s/min | {m} wall s/min" for m in modes)
+    lines = [f"| stage | {head} |", "|---|" + "---:|" * (2 * len(modes))]
+    for stage in (*STAGES, "other"):
+        cells = []
+        for m in modes:
+            minutes = runs[m]["minutes_of_video"]
+            wall = runs[m]["wall_s"].get(stage)
+            cells.append(f"{runs[m]['cpu_s'][stage] / minutes:.1f}")
+            cells.append("" if wall is None else f"{wall / minutes:.1f}")
+        lines.append(f"| {stage} | {' | '.join(cells)} |")
+    cells = []
+    for m in modes:
+        cells += [f"**{runs[m]['cpu_s_per_video_minute']:.1f}**"]
+        cells += [f"**{runs[m]['wall_s_per_video_minute']:.1f}**"]
+    lines.append(f"| **all** | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 def bench_queries(collection: Collection, n: int) -> list[str]:
-    dev = DEFAULT_CORPUS.parent / "retrieval_dev.jsonl"
     queries = (
-        [json.loads(line)["query"] for line in dev.read_text().splitlines()]
-        if dev.is_file()
+        [json.loads(line)["query"] for line in DEV_QUERIES.read_text().splitlines()]
+        if DEV_QUERIES.is_file()
         else []
     )
     for record in collection.videos():
@@ -96,22 +200,88 @@ def search_table(collection: Collection, queries: list[str]) -> tuple[dict, str]
     return summary, table
 
 
+def run_mode(mode: str, base: Settings, corpus: Path, folder: Path) -> tuple[dict, Collection]:
+    settings = mode_settings(base, mode).with_store(folder / f"{mode}-store")
+    collection = Collection(settings)
+    collection.indexer.ingestor.ingest(corpus / WARM_UP)  # load the models: not ingest time
+    collection.encoder.encode_query("warm up")
+    result = {"ingest": ingest_run(collection, corpus, settings.ingest.parallel_stages)}
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    result["retrieval"] = retrieval(collection)
+    result["ocr"] = ocr_accuracy(settings)
+    return result, collection
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--store", help="store to fill (default: a fresh temporary one)")
-    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--modes", nargs="+", default=["old", "new"], choices=["old", "new"])
+    parser.add_argument("--queries", type=int, default=50, help="search latency queries (0: none)")
+    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as scratch:
-        collection = Collection(Settings.from_env().with_store(args.store or scratch))
-        ingest, ingest_md = ingest_table(collection, args.corpus)
-        search, search_md = search_table(collection, bench_queries(collection, args.queries))
+    base = Settings.from_env()
+    info = machine_info()
+    out: dict = {"machine": info, "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as scratch:
+        folder = args.keep or Path(scratch)
+        runs, spans, collection = {}, {}, None
+        for mode in args.modes:
+            runs[mode], collection = run_mode(mode, base, args.corpus, folder)
+            spans[mode] = spans_by_file(collection)
+        out["modes"] = runs
+        if {"old", "new"} <= set(runs):
+            out["spans_new_vs_old"] = compare_runs(spans["old"], spans["new"], base.frames.every_s)
+        if args.queries and collection is not None:
+            out["search"], search_md = search_table(
+                collection, bench_queries(collection, args.queries)
+            )
+    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
-        json.dump({"ingest": ingest, "search": search}, sys.stdout, indent=2)
+        json.dump(out, sys.stdout, indent=2)
         print()
-    else:
-        print(ingest_md, "", search_md, sep="\n")
+        return 0
+    print(f"machine: {machine_line(info)}; load average at start {out['load_average_start']}")
+    print()
+    first = runs[args.modes[0]]["ingest"]
+    print(
+        f"ingest: {first['videos_indexed']} videos, {first['minutes_of_video']:.2f} min of video, "
+        f"{first['videos_failed']} failed; "
+        + ", ".join(
+            f"{m}: {r['ingest']['elapsed_s']:.0f} s wall, {r['ingest']['process_cpu_s']:.0f} CPU s "
+            f"(load {r['load_average']})"
+            for m, r in runs.items()
+        )
+    )
+    print()
+    print(stage_table({m: r["ingest"] for m, r in runs.items()}))
+    print()
+    print(
+        "| mode | OCR set recall | counter frames | counter frames as video "
+        "| dev R@1 | dev nDCG@10 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for m, r in runs.items():
+        o, q = r["ocr"], r["retrieval"]
+        print(
+            f"| {m} | {o['recall']:.1%} | {o['counter_frames_recall']:.1%} "
+            f"| {o['counter_as_video_recall']:.1%} (lowest {o['counter_as_video_lowest']:.0%}) "
+            f"| {q['R@1']:.3f} | {q['nDCG@10']:.3f} |"
+        )
+    if "spans_new_vs_old" in out:
+        c = out["spans_new_vs_old"]
+        print(
+            f"\nOCR spans, new vs old (same text and place, start and end within "
+            f"{base.frames.every_s:g} s): {c['kept']} of {c['old_spans']} kept, {c['lost']} lost "
+            f"({c['lost_words']} word-like), {c['extra']} new"
+        )
+        for line in c["lost_spans"]:
+            print(f"- lost: {line}")
+        for line in c["extra_spans"]:
+            print(f"- new: {line}")
+    if "search" in out:
+        print()
+        print(search_md)
     return 0
 
 

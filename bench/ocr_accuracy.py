@@ -3,6 +3,7 @@
     python -m bench.ocr_accuracy                      # rapidocr, in the main environment
     python -m bench.ocr_accuracy --second-look off    # without the equalised second look
     python -m bench.ocr_accuracy --corpus-sample      # what the second look adds on video frames
+    python -m bench.ocr_accuracy --counter-sequence   # the 30 counter frames read as a video
     .venv-easyocr/bin/python -m bench.ocr_accuracy --engine easyocr
 
 Prints one markdown table per engine: per source folder of ``ocr/references.jsonl``, word
@@ -24,6 +25,12 @@ granularities, each scored its own way:
 The **all** row's precision pools the groups where precision is meaningful. ``--corpus-sample``
 has no references: it decodes one frame per second from varied corpus videos and lists every
 line the second look adds, to be judged by eye (on those frames, nothing else changes).
+
+Single pictures are read whole (``TextReader.read_image``) whatever ``OcrSettings.incremental``
+says: an incremental read of a one-frame video is that same read. Video frames are what the
+incremental reader changes, so ``--counter-sequence`` reads the counter frames in order as one
+video (``TextReader.read_frames``) and scores, per frame, the spans shown at its time; and
+:func:`compare_spans` compares two readings of a video span by span.
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from PIL import Image, ImageOps
 
 from backend.config import OcrSettings
 from backend.ingest.ocr import OcrEngineUnavailable, OcrLine, TextReader
-from backend.ingest.ocr.second_look import found_words
+from backend.ingest.ocr.second_look import found_words, is_wordlike
+from backend.ingest.ocr.spans import box_overlap, same_text
+from backend.ingest.types import Frame, TextSpan
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: Native 720p corpus frames: small burned-in text; no text at all (a bird on a branch); and a
@@ -54,6 +63,9 @@ FRAMES_720P_VIDEO = (
     ("corpus/imageio/cockatoo.mp4", 1.0),
 )
 FRAME_720P_IMAGE = "ocr/pyscenedetect_counter_frames/frame015.png"
+#: The counter video's frames: frame N shows "Frame = N" and "PTS = (N-1)*0.1s" at that time.
+COUNTER_FRAMES = "ocr/pyscenedetect_counter_frames/frame{:03d}.png"
+COUNTER_COUNT = 30
 #: Varied corpus videos (street, film, cartoon, screen text, test card, faces, animals) for
 #: ``--corpus-sample``: up to CORPUS_SAMPLE_FRAMES frames each, one per second.
 CORPUS_SAMPLE = (
@@ -129,6 +141,78 @@ def score_entry(granularity: str, reference: str, lines: Sequence[OcrLine]) -> S
     ref = Counter(words(reference))
     read = Counter(words(" ".join(texts)))
     return Score(sum((ref & read).values()), sum(ref.values()), sum(read.values()))
+
+
+@dataclass(frozen=True)
+class SpanComparison:
+    """Spans of a reference reading of a video, against a candidate reading of it."""
+
+    kept: list[TextSpan]  # the candidate has it: same text, same place, start and end near
+    lost: list[TextSpan]  # the candidate has no such span
+    extra: list[TextSpan]  # candidate spans that matched no reference span
+
+    def words(self, spans: list[TextSpan]) -> list[TextSpan]:
+        """The spans that read as words (lone glyphs are mostly texture read as text)."""
+        return [s for s in spans if is_wordlike(s.text)]
+
+
+def compare_spans(
+    reference: Sequence[TextSpan], candidate: Sequence[TextSpan], tolerance_s: float
+) -> SpanComparison:
+    """Match each reference span to a candidate span of the same text (``same_text``) at the
+    same place (box overlap 0.5) whose start and end are each within ``tolerance_s``.
+
+    >>> a = TextSpan("EXIT", 0.0, 4.0, (0, 0, 10, 10))
+    >>> b = TextSpan("Exit", 1.0, 4.0, (1, 0, 10, 10))
+    >>> c = compare_spans([a], [b], 1.0); (len(c.kept), len(c.lost), len(c.extra))
+    (1, 0, 0)
+    >>> c = compare_spans([a], [b], 0.5); (len(c.kept), len(c.lost), len(c.extra))
+    (0, 1, 1)
+    """
+    unused = list(candidate)
+    kept, lost = [], []
+    for ref in reference:
+        match = next(
+            (
+                c
+                for c in unused
+                if same_text(ref.text, c.text)
+                and box_overlap(ref.box, c.box) >= 0.5
+                and abs(c.start_s - ref.start_s) <= tolerance_s + 1e-6
+                and abs(c.end_s - ref.end_s) <= tolerance_s + 1e-6
+            ),
+            None,
+        )
+        if match is None:
+            lost.append(ref)
+        else:
+            kept.append(ref)
+            unused.remove(match)
+    return SpanComparison(kept, lost, unused)
+
+
+def counter_frames(data: Path) -> list[Frame]:
+    """The counter video's 30 frames, at their times ((N-1)*0.1 s)."""
+    return [
+        Frame(round((n - 1) * 0.1, 3), load_rgb(data / COUNTER_FRAMES.format(n)))
+        for n in range(1, COUNTER_COUNT + 1)
+    ]
+
+
+def counter_sequence_recall(reader: TextReader, data: Path) -> list[float]:
+    """Per counter frame, the word recall of the spans read over the whole sequence that are
+    shown at that frame's time (the frames read as one video)."""
+    references = {
+        e["path"]: e["reference"]
+        for e in map(json.loads, (data / "ocr" / "references.jsonl").open())
+    }
+    frames = counter_frames(data)
+    spans = reader.read_frames(frames)
+    recalls = []
+    for n, frame in enumerate(frames, start=1):
+        shown = " ".join(s.text for s in spans if s.start_s <= frame.time_s <= s.end_s)
+        recalls.append(word_recall(references[COUNTER_FRAMES.format(n)], shown))
+    return recalls
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -311,6 +395,8 @@ def bench_engine(args: argparse.Namespace, engine: str) -> None:
         settings = replace(settings, min_score=args.min_score)
     if args.second_look is not None:
         settings = replace(settings, second_look=args.second_look == "on")
+    if args.incremental is not None:
+        settings = replace(settings, incremental=args.incremental == "on")
     reader = TextReader(settings)
     start = time.perf_counter()
     reader.read_image(np.full((64, 64, 3), 255, np.uint8))  # load + warm up, not timed below
@@ -322,6 +408,16 @@ def bench_engine(args: argparse.Namespace, engine: str) -> None:
     if args.corpus_sample:
         print(title)
         corpus_sample(reader, args.data, CORPUS_SAMPLE, CORPUS_SAMPLE_FRAMES)
+        return
+    if args.counter_sequence:
+        start = time.process_time()
+        recalls = counter_sequence_recall(reader, args.data)
+        print(title)
+        print(
+            f"counter frames read as one video (incremental {settings.incremental}): mean word "
+            f"recall {statistics.mean(recalls):.1%}, lowest {min(recalls):.1%}, "
+            f"{time.process_time() - start:.1f} CPU s"
+        )
         return
     groups = read_references(reader, args.data, args.show, args.only)
     print(title)
@@ -342,9 +438,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--second-look", choices=["on", "off"], help="override OcrSettings.second_look"
     )
     parser.add_argument(
+        "--incremental", choices=["on", "off"], help="override OcrSettings.incremental"
+    )
+    parser.add_argument(
         "--corpus-sample",
         action="store_true",
         help="instead of the references: what the second look adds on corpus video frames",
+    )
+    parser.add_argument(
+        "--counter-sequence",
+        action="store_true",
+        help="instead of the references: the counter frames read in order as one video",
     )
     parser.add_argument("--only", nargs="*", default=(), help="paths containing any of these")
     parser.add_argument("--show", action="store_true", help="print what was read per image")

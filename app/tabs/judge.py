@@ -111,8 +111,9 @@ def _queries_section(ctx: AppContext) -> gr.Dataframe:
                           maximum=100, elem_id="judge-depth")  # fmt: skip
         pool = gr.Button("Pool all queries", variant="primary", elem_id="judge-pool")
     message = gr.Markdown(elem_id="judge-queries-message")
+    # Filled when the tab opens (a load-time value would be a public, unnamed endpoint).
     table = gr.Dataframe(
-        headers=QUERY_COLUMNS, value=lambda: query_rows(ctx), interactive=False,
+        headers=QUERY_COLUMNS, interactive=False,
         label="Query set and progress", elem_id="judge-query-table",
     )  # fmt: skip
 

@@ -157,7 +157,7 @@ def build(ctx: AppContext) -> SearchHandles:
             scale=5,
         )
         image = gr.Image(
-            label="…or by picture (upload or paste)",
+            label="or a picture",
             type="numpy",
             sources=["upload", "clipboard"],
             elem_id="query-image",
@@ -189,9 +189,10 @@ def build(ctx: AppContext) -> SearchHandles:
         result = search_json(ctx, query_text, int(k_value), mode_value, chosen)
         return result, result, None
 
-    def run_picture(picked, query_text: str, k_value: float, mode_value: str, chosen: list[str]):
-        result = search_image_json(ctx, picked, query_text, int(k_value), mode_value, chosen)
-        return result, result, picture(picked)
+    def run_picture(image, query: str, k: float, mode: str, modalities: list[str]):
+        """Search by ``image`` (an uploaded picture), with ``query`` text if any."""
+        result = search_image_json(ctx, image, query, int(k), mode, modalities)
+        return result, result, picture(image)
 
     def on_picture(picked, query_text: str, k_value: float, mode_value: str, chosen: list[str]):
         """A picture uploaded or pasted searches at once; clearing the box searches nothing."""

@@ -68,19 +68,22 @@ def threads_started() -> Iterator[NativeThreads]:
 
 @dataclass
 class StageClock:
-    """Wall and CPU time of one run of a stage on the current thread (plus helper threads)."""
+    """Time of one run of a stage on the current thread (plus its helper threads)."""
 
     helpers: NativeThreads | None = None
     _wall: float = field(default_factory=time.perf_counter)
     _cpu: float = field(default_factory=time.thread_time)
+    _process: float = field(default_factory=time.process_time)
     _helper_cpu: float = 0.0
 
     def __post_init__(self) -> None:
         self._helper_cpu = self.helpers.cpu_s() if self.helpers else 0.0
 
-    def read(self) -> tuple[float, float]:
-        """(wall seconds, CPU seconds) since the clock was made."""
+    def read(self) -> tuple[float, float, float]:
+        """Since the clock was made: wall seconds, CPU seconds of this thread (and helpers),
+        and CPU seconds of the whole process (all threads: exact only if nothing overlapped)."""
         cpu = time.thread_time() - self._cpu
         if self.helpers:
             cpu += self.helpers.cpu_s() - self._helper_cpu
-        return time.perf_counter() - self._wall, cpu
+        process = time.process_time() - self._process
+        return time.perf_counter() - self._wall, cpu, process

@@ -46,13 +46,18 @@ _MICROSECONDS = Fraction(1, 1_000_000)
 
 
 def sample_frames(
-    probe: VideoProbe, settings: FrameSettings, warnings: list[str] | None = None
+    probe: VideoProbe,
+    settings: FrameSettings,
+    warnings: list[str] | None = None,
+    threads: int | None = None,
 ) -> list[Frame]:
     """Decode ``probe``'s video once and keep timed samples plus scene changes, as displayed.
 
     Frames are (H, W, 3) uint8 RGB at the stream's resolution, with non-square pixels made square
     and rotation applied; ``time_s`` counts from the start of the file. Returns ``[]`` for
     audio-only files. Raises :class:`IngestError` when the video stream yields no picture at all.
+    ``threads`` caps the decoder's threads (None: FFmpeg's choice, one per core); with 1 the
+    picture is decoded on the calling thread, beside other stages that use the other cores.
     """
     if not probe.has_video:
         return []
@@ -61,6 +66,8 @@ def sample_frames(
         if stream is None:
             return []
         stream.codec_context.thread_type = "AUTO"  # frame threads: decoding dominates the cost
+        if threads:
+            stream.codec_context.thread_count = threads
         every_s = settings.every_s
         if probe.duration_s and settings.max_frames > 0:
             every_s = max(every_s, probe.duration_s / settings.max_frames)

@@ -3,42 +3,36 @@
 Models load on first use, so a run that finds nothing new to index loads none. A stage that
 fails on part of a file (an audio track that will not decode, a picture stream that breaks)
 becomes a warning on the video; only a file with nothing usable fails, alone.
+
+With ``IngestSettings.parallel_stages`` (the default) ASR, OCR and vision of a video run side by
+side on threads (onnxruntime and CTranslate2 release the GIL while they compute), each model with
+``threads_per_stage`` intra-op threads so that the stages together do not oversubscribe the
+cores, and the next file is decoded ahead (:mod:`.decode_ahead`) while this one is analysed,
+encoded and stored. Without it, stages run one after another and each model uses every core.
+Both give the same video; :mod:`.stage_timer` counts each stage's wall and CPU time either way.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from backend.config import Settings
-from backend.ingest.audio import load_audio
+from backend.ingest.cpu_clock import NativeThreads, threads_started
+from backend.ingest.decode_ahead import DecodeAhead
+from backend.ingest.decoding import Decoded, decode
 from backend.ingest.description import describe
 from backend.ingest.errors import IngestError
-from backend.ingest.frames import sample_frames
 from backend.ingest.probe import probe_video
-from backend.ingest.types import Frame, IngestedVideo, Transcript, VideoProbe
+from backend.ingest.stage_timer import StageCallback, StageTimer
+from backend.ingest.types import IngestedVideo, Transcript, VideoProbe
 
-#: Ingest stages in the order they run; the indexer adds "encode" and "store".
+__all__ = ["STAGES", "Ingestor", "StageCallback", "StageTimer"]
+
+#: Ingest stages in the order they start; the indexer adds "hash", "encode" and "store".
 STAGES = ("decode", "asr", "ocr", "vision")
-
-StageCallback = Callable[[str], None]
-
-
-@dataclass
-class StageTimer:
-    seconds: dict[str, float] = field(default_factory=dict)
-    on_stage: StageCallback | None = None
-
-    def run(self, stage: str, work: Callable[[], object]) -> object:
-        if self.on_stage is not None:
-            self.on_stage(stage)
-        start = time.perf_counter()
-        try:
-            return work()
-        finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 class Ingestor:
@@ -46,16 +40,30 @@ class Ingestor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.parallel = settings.ingest.parallel_stages
+        #: Intra-op threads per model and decoder; None: each library's default (every core).
+        self.threads = settings.ingest.threads_per_stage if self.parallel else None
         self._recognizer = None
+        self._asr_threads: NativeThreads | None = None  # CTranslate2's own compute threads
         self._reader = None
         self._tagger = None
+        self._stages: ThreadPoolExecutor | None = None
+        self._ahead = DecodeAhead(self._decode_file)
 
     @property
     def recognizer(self):
         if self._recognizer is None:
             from backend.ingest.asr import SpeechRecognizer
 
-            self._recognizer = SpeechRecognizer(self.settings.asr)
+            asr = self.settings.asr
+            if self.threads:
+                asr = replace(asr, cpu_threads=self.threads)
+            recognizer = SpeechRecognizer(asr)
+            # Loaded here, not on the first transcribe: the threads CTranslate2 starts while
+            # loading compute every transcript, and their CPU time is the ASR stage's.
+            with threads_started() as started:
+                recognizer.model  # noqa: B018 (loads the model)
+            self._recognizer, self._asr_threads = recognizer, started
         return self._recognizer
 
     @property
@@ -63,7 +71,7 @@ class Ingestor:
         if self._reader is None:
             from backend.ingest.ocr import TextReader
 
-            self._reader = TextReader(self.settings.ocr)
+            self._reader = TextReader(self.settings.ocr, threads=self.threads)
         return self._reader
 
     @property
@@ -71,8 +79,13 @@ class Ingestor:
         if self._tagger is None:
             from backend.ingest.vision import FrameTagger
 
-            self._tagger = FrameTagger(self.settings.vision)
+            self._tagger = FrameTagger(self.settings.vision, threads=self.threads)
         return self._tagger
+
+    def decode_ahead(self, paths: Iterable[Path]) -> Iterator[Path]:
+        """``paths`` in order; with parallel stages, while one of them is being ingested the
+        next is decoded on a background thread (see :mod:`.decode_ahead`)."""
+        return self._ahead.plan(paths) if self.parallel else iter(paths)
 
     def ingest(
         self,
@@ -83,39 +96,71 @@ class Ingestor:
     ) -> IngestedVideo:
         timer = timer or StageTimer()
         probe = probe or probe_video(path)
-        warnings: list[str] = []
-        frames: list[Frame] = []
-        if probe.has_video:
-            try:
-                frames = timer.run(
-                    "decode", lambda: sample_frames(probe, self.settings.frames, warnings)
-                )
-            except IngestError as error:
-                warnings.append(f"picture: {error.reason}")
-        transcript = Transcript()
-        if probe.has_audio:
-            try:
-                audio = timer.run("decode", lambda: load_audio(probe, warnings=warnings))
-            except IngestError as error:
-                warnings.append(f"audio: {error.reason}")
-                audio = None
-            if audio is not None and len(audio):
-                transcript = timer.run("asr", lambda: self.recognizer.transcribe(audio))
-        if not frames and not transcript.segments and not probe.has_audio:
+        decoded = self._decoded(path, probe, timer)
+        frames, audio, warnings = decoded.frames, decoded.audio, decoded.warnings
+        if not frames and not probe.has_audio:
             reason = warnings[0] if warnings else "no picture or sound could be decoded"
             raise IngestError(path, f"nothing to index: {reason}")
-        text_spans = timer.run("ocr", lambda: self.reader.read_frames(frames)) if frames else []
-        tags, regions = [], []
-        if frames and self.settings.vision.enabled:
-            seen = timer.run("vision", lambda: self.tagger.look(frames))
-            tags, regions = seen.tags, seen.regions
+        stages: dict[str, Callable[[], object]] = {}
+        if audio is not None and len(audio):
+            stages["asr"] = lambda: self.recognizer.transcribe(audio)
+        if frames:
+            stages["ocr"] = lambda: self.reader.read_frames(frames)
+            if self.settings.vision.enabled:
+                stages["vision"] = lambda: self.tagger.look(frames)
+        done = self._run_stages(stages, timer)
+        seen = done.get("vision")
         return IngestedVideo(
             probe=probe,
             frames=frames,
-            transcript=transcript,
-            text_spans=list(text_spans),
-            visual_tags=list(tags),
+            transcript=done.get("asr", Transcript()),
+            text_spans=list(done.get("ocr", [])),
+            visual_tags=list(seen.tags) if seen else [],
             description=describe(probe, user_text),
             warnings=warnings,
-            frame_regions=list(regions),
+            frame_regions=list(seen.regions) if seen else [],
         )
+
+    def _decoded(self, path: Path, probe: VideoProbe, timer: StageTimer) -> Decoded:
+        """This file decoded: ahead of time if it was, else now (then the next file is sent
+        ahead first, so that the two decodes share the cores)."""
+        ahead = self._ahead.take(path, probe) if self.parallel else None
+        if self.parallel:
+            self._ahead.start_after(path)
+        if ahead is None:
+            return decode(probe, self.settings.frames, timer, self.threads)
+        decoded, ahead_timer = ahead
+        timer.notify("decode")
+        ahead_timer.hand_on(timer)
+        return decoded
+
+    def _decode_file(self, path: Path, timer: StageTimer) -> Decoded:
+        probe = timer.run("decode", lambda: probe_video(path))
+        return decode(probe, self.settings.frames, timer, self.threads)
+
+    def _run_stages(
+        self, stages: dict[str, Callable[[], object]], timer: StageTimer
+    ) -> dict[str, object]:
+        """Each stage's result, keyed by stage; side by side, or one after another."""
+        if not self.parallel:
+            return {name: self._timed(name, work, timer) for name, work in stages.items()}
+        if "asr" in stages:
+            self.recognizer  # noqa: B018 (load before other stages start threads of their own)
+        if self._stages is None:
+            self._stages = ThreadPoolExecutor(3, thread_name_prefix="ingest-stage")
+        futures: dict[str, Future] = {}
+        for name, work in stages.items():
+            timer.notify(name)  # from this thread, in STAGES order, as a sequential run would
+            futures[name] = self._stages.submit(self._timed, name, work, timer, False)
+        # Every stage ends before the first error is raised: none is left running behind.
+        errors = [f.exception() for f in futures.values()]
+        for error in errors:
+            if error is not None:
+                raise error
+        return {name: future.result() for name, future in futures.items()}
+
+    def _timed(
+        self, name: str, work: Callable[[], object], timer: StageTimer, notify: bool = True
+    ) -> object:
+        helpers = self._asr_threads if name == "asr" else None
+        return timer.run(name, work, helpers, notify)

@@ -147,8 +147,10 @@ def _fastest(
     faster = [n for n in names if best[n] < MARGIN * best[REFERENCE]]
     choice = min(faster, key=best.__getitem__) if faster else REFERENCE
     timings = {n: round(t * 1000, 3) for n, t in best.items()}
-    _measured[f"{use}, {threads} threads"] = Measurement(choice, timings)
-    log.info("%s, %d threads: %s kernel (best ms: %s)", use, threads, choice, timings)
+    _measured[f"{use}, {threads} thread{'s' if threads != 1 else ''}"] = Measurement(
+        choice, timings
+    )
+    log.info("%s, %d thread(s): %s kernel (best ms: %s)", use, threads, choice, timings)
     return choice
 
 

@@ -50,6 +50,10 @@ class QueryError(ValueError):
     """A query that cannot be searched; the message is for the user."""
 
 
+#: A picture shows one moment: its regions are matched within one frame's time (0.5 s holds
+#: one frame at the default sampling), not assembled from the frames of a 2 s window.
+PICTURE_MOMENT_WINDOW_S = 0.5
+
 #: What an image search on a store without picture tokens says (indexed before they existed).
 NO_IMAGE_TOKENS = (
     "this collection has no picture features to search by image (it was indexed before search "
@@ -417,9 +421,10 @@ class Searcher:
             best = columns[similarity[:, columns].argmax(axis=1)]
             matches[modality.key] = _matches(asking, tokens, best, similarity)
             if moment is None:  # the best modality that has times says when
-                moment = best_moment(
-                    similarity[:, columns], tokens.times[columns], self.moment_window_s
-                )
+                window = self.moment_window_s
+                if modality in IMAGE_SPACE_MODALITIES:
+                    window = min(window, PICTURE_MOMENT_WINDOW_S)
+                moment = best_moment(similarity[:, columns], tokens.times[columns], window)
         return SearchHit(
             rank=rank,
             video_id=video_id,

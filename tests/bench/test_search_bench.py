@@ -31,7 +31,15 @@ def test_one_run_measures_every_row(tmp_path):
             assert row["recall_at_10"] >= 0.7  # 120 videos: nearly all are candidates
         if row["queries"]:
             assert 0 < row["p50_ms"] <= row["p95_ms"]
-    assert "| two-stage, float16 |" in format_table(result)
+    table = format_table(result)
+    assert "| two-stage, float16 |" in table
+    # What it ran on: the machine and the kernels this run measured (it built the indexes).
+    assert result["machine"]["cpu_capability"] and result["machine"]["cores"] >= 1
+    assert table.splitlines()[1].startswith(f"Machine: {result['machine']['cpu']}")
+    assert any(use.startswith("k-means assignment") for use in result["kernels"])
+    assert "build s per M tokens" in table
+    fresh = next(r for r in result["rows"] if r["name"] == "two-stage, float16")
+    assert fresh["build_s"] > 0
     # A second run reuses the store and its indexes (no build time to report).
     again = run_bench(config, log=lambda _: None)
     assert all(r["build_s"] is None for r in again["rows"])

@@ -16,7 +16,8 @@ def test_centroids_fit_the_groups_and_tokens_go_to_their_nearest():
     np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
     codes = assign(x, centroids)
     sims = x @ centroids.T
-    assert (sims[np.arange(len(x)), codes] >= sims.max(axis=1) - 1e-2).all()  # bfloat16 ties
+    # a reduced-precision kernel (where measured faster than float32) moves only near-ties
+    assert (sims[np.arange(len(x)), codes] >= sims.max(axis=1) - 1e-2).all()
     pure = sum(len(set(group)) == 1 for group in codes.reshape(8, 50))
     assert pure >= 6  # random starts may merge two groups, never scatter one
 

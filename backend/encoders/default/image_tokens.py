@@ -26,7 +26,7 @@ def pad_to(features: np.ndarray, dim: int) -> np.ndarray:
     """``(R, F)`` features as ``(R, dim)`` vectors, zero-padded (inner products unchanged).
 
     >>> v = pad_to(np.array([[0.6, 0.8]], np.float32), 4)
-    >>> v.round(3).tolist(), round(float((v @ v.T)[0, 0]), 3)
+    >>> v.astype(float).round(3).tolist(), round(float((v @ v.T)[0, 0]), 3)
     ([[0.6, 0.8, 0.0, 0.0]], 1.0)
     """
     features = np.asarray(features, np.float32).reshape(len(features), -1)

@@ -8,8 +8,8 @@ Two measures, each cheap next to a detector run:
   passes :data:`CELL_CHANGE`: above compression noise (1-3 grey levels on the corpus), below what
   a new or changed word does to a cell (the counter's "Frame = 10" -> "11": 8+ levels).
 - :func:`patch` and :func:`same_patch`: a text box's pixels, shrunk to :data:`PATCH_HEIGHT` rows,
-  and whether two such patches show the same text. The test is the worst stretch one character
-  wide, not the mean, so one changed digit in a long line counts as a change.
+  and whether two such patches show the same text. The test is the worst stretch a stroke wide,
+  not the mean, so one changed digit in a long line counts as a change.
 """
 
 from __future__ import annotations
@@ -23,11 +23,16 @@ from backend.ingest.types import Box
 CELL = 16
 #: Mean absolute grey difference (0-255) over a cell above which the cell changed.
 CELL_CHANGE = 4.0
-#: Text patches are compared at this height (a character is about this wide).
-PATCH_HEIGHT = 16
-#: Mean absolute grey difference over the worst character-wide stretch of two patches above
-#: which the text changed.
-PATCH_CHANGE = 12.0
+#: Text patches are compared at this height.
+PATCH_HEIGHT = 24
+#: Width (patch columns) of the stretch over which two patches are compared: about a stroke, so
+#: that one changed digit ("PTS = 0.5s" -> "0.6s") stands out of a long line.
+STRETCH = 8
+#: Mean absolute grey difference over the worst stretch above which the text changed.
+PATCH_CHANGE = 10.0
+#: Two patches are also compared shifted by up to this many patch pixels, for text that moved a
+#: little or a box that came out a little different.
+MAX_SHIFT = 2
 
 
 def grey(image: np.ndarray) -> np.ndarray:
@@ -91,19 +96,35 @@ def patch(grey_image: np.ndarray, box: Box) -> np.ndarray:
     return cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def same_patch(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two text patches show the same text: same width within a character, and no
-    character-wide stretch differing by more than :data:`PATCH_CHANGE` on average.
+def same_patch(a: np.ndarray, b: np.ndarray, shift: int = 0) -> bool:
+    """Whether two text patches show the same text: same width within a few columns, and, at
+    the best of the offsets up to ``shift`` pixels, no stretch of :data:`STRETCH` columns that
+    differs by more than :data:`PATCH_CHANGE` on average.
 
-    >>> text = np.tile(np.array([0, 255] * 8, np.float32), (16, 4))  # 16 x 64 stripes
-    >>> same_patch(text, text + 3), same_patch(text, text[:, ::-1])
+    >>> text = np.tile(np.array([0, 0, 255, 255] * 8, np.float32), (24, 2))  # 24 x 64 stripes
+    >>> same_patch(text, text + 3), same_patch(text, np.roll(text, 2, axis=1))
     (True, False)
+    >>> same_patch(text[:, 2:], text[:, :-2], shift=2)
+    True
     """
-    if abs(a.shape[1] - b.shape[1]) > PATCH_HEIGHT:
+    if abs(a.shape[1] - b.shape[1]) > 2 * STRETCH:
         return False
     if a.shape != b.shape:
         b = cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA)
+    best = np.inf
+    for dy in range(-min(shift, 1), min(shift, 1) + 1):
+        for dx in range(-shift, shift + 1):
+            best = min(best, _worst_stretch(a, b, dx, dy))
+    return best <= PATCH_CHANGE
+
+
+def _worst_stretch(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    """The largest mean difference over a stretch of columns, ``b`` offset by (dx, dy)."""
+    height, width = a.shape
+    a = a[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)]
+    b = b[max(0, -dy) : height + min(0, -dy), max(0, -dx) : width + min(0, -dx)]
     profile = np.abs(a - b).mean(axis=0)  # per column
-    window = min(PATCH_HEIGHT, len(profile))
-    stretches = np.convolve(profile, np.full(window, 1.0 / window), mode="valid")
-    return float(stretches.max()) <= PATCH_CHANGE
+    window = min(STRETCH, len(profile))
+    if window == 0:
+        return np.inf
+    return float(np.convolve(profile, np.full(window, 1.0 / window), mode="valid").max())

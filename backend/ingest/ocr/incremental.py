@@ -52,7 +52,7 @@ REFRESH = 4
 #: Short side (pixels) of the picture the detector sees between refreshes.
 COARSE_SIDE = 320
 #: Short side of the equalised copy the second look reads between refreshes.
-COARSE_SECOND_SIDE = 320
+COARSE_SECOND_SIDE = 256
 #: Whether scene changes are read at full resolution too.
 FULL_ON_CUTS = True
 #: Text whose box is less than this tall at the coarse scale is "small": it is looked for again
@@ -138,7 +138,7 @@ class IncrementalReader:
             mask = changes.change_mask(previous.cells, grid)
             reads = previous.reads
             full = (FULL_ON_CUTS and frame.is_scene_change) or previous.since_refresh + 1 >= REFRESH
-        carried = [r for r in reads if _unchanged(r, mask, plain)]
+        carried = [r for r in reads if _unchanged(r, plain)]
         moved = [r for r in reads if r not in carried]
         self.work.reused += len(carried)
         region = changes.changed_region(mask, image.shape)
@@ -179,8 +179,7 @@ class IncrementalReader:
                 q for roi in _merge_boxes(small, image.shape) for q in self._detect(image, roi, own)
             ]
             quads = fine + [q for q in quads if not _covered(quad_to_box(q), fine)]
-        keep = [r for r in carried if not r.second]
-        quads = [q for q in quads if not _covered(quad_to_box(q), [r.line.box for r in keep])]
+        quads, keep = _settle(quads, [r for r in carried if not r.second])
         return keep + self._recognise(image, plain, quads, [r for r in moved if not r.second])
 
     # -- second look -----------------------------------------------------------------------
@@ -197,9 +196,7 @@ class IncrementalReader:
             small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         x0, y0, x1, y1 = (v * shrink for v in region)
         quads = self._detect(small, (x0, y0, x1, y1), detector_scale(small.shape))
-        keep = [r for r in carried if r.second]
-        kept_boxes = [tuple(v * shrink for v in r.line.box) for r in keep]
-        quads = [q for q in quads if not _covered(quad_to_box(q), kept_boxes)]
+        quads, keep = _settle(quads, [r for r in carried if r.second], shrink)
         earlier = [r for r in moved if r.second]
         found = self._recognise(small, plain, quads, earlier, shrink=shrink, second=True)
         return keep + found
@@ -259,10 +256,8 @@ def _kept(reads: list[_Read], second: bool) -> list[OcrLine]:
     return [r.line for r in reads if r.kept and r.second == second]
 
 
-def _unchanged(read: _Read, mask: np.ndarray, plain: np.ndarray) -> bool:
-    rows, cols = changes.box_cells(read.line.box, mask.shape)
-    if mask[rows, cols].any():
-        return False
+def _unchanged(read: _Read, plain: np.ndarray) -> bool:
+    """Whether the pixels where ``read`` was read are still the same (whatever moved around)."""
     return changes.same_patch(read.patch, changes.patch(plain, read.line.box))
 
 
@@ -274,10 +269,41 @@ def _same_text_as(box: Box, pixels: np.ndarray, earlier: list[_Read]) -> _Read |
         if (
             box_overlap(box, other) >= SAME_PLACE
             and 1 / SAME_HEIGHT <= ratio <= SAME_HEIGHT
-            and changes.same_patch(read.patch, pixels)
+            and changes.same_patch(read.patch, pixels, shift=changes.MAX_SHIFT)
         ):
             return read
     return None
+
+
+def _settle(
+    quads: list[Quad], carried: list[_Read], shrink: float = 1.0
+) -> tuple[list[Quad], list[_Read]]:
+    """The detected boxes that are not carried-over text, and the carried reads that stand. A
+    box at a carried box's place (IoU 0.5) is that text; one overlapping it otherwise (the text
+    grew, shrank or joined other text) replaces it."""
+    places = [tuple(v * shrink for v in r.line.box) for r in carried]
+    fresh, replaced = [], set()
+    for quad in quads:
+        box = quad_to_box(quad)
+        if any(_iou(box, place) >= SAME_PLACE for place in places):
+            continue
+        replaced.update(i for i, place in enumerate(places) if box_overlap(box, place) > 0)
+        fresh.append(quad)
+    return fresh, [r for i, r in enumerate(carried) if i not in replaced]
+
+
+def _iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes.
+
+    >>> _iou((0, 0, 10, 10), (5, 0, 15, 10))
+    0.3333333333333333
+    """
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return float(w * h / union)
 
 
 def _covered(box: Box, others: Sequence[Box] | Sequence[Quad]) -> bool:

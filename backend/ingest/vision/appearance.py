@@ -19,7 +19,7 @@ from backend.ingest.types import Box, FrameRegions
 def unit_rows(features: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (a zero row stays zero).
 
-    >>> unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]])).round(3).tolist()
+    >>> unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]])).astype(float).round(3).tolist()
     [[0.6, 0.8], [0.0, 0.0]]
     """
     features = np.asarray(features, np.float32)

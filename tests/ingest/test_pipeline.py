@@ -1,0 +1,87 @@
+"""The ingest pipeline on real files: stages side by side give the video one after another
+gives, every stage's CPU time is counted, and the next file is decoded ahead."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from backend.config import IngestSettings, Settings
+from backend.ingest.pipeline import Ingestor, StageTimer
+from backend.ingest.types import IngestedVideo
+
+SPEAKER = "corpus/grid_lipnet/bbaf2n.mpg"  # 3 s, a face saying "bin blue at f two now"
+SECOND_SPEAKER = "corpus/grid_lipnet/brbk7n.mpg"
+
+
+@pytest.fixture(scope="module")
+def side_by_side() -> Ingestor:
+    return Ingestor(Settings())
+
+
+@pytest.fixture(scope="module")
+def one_after_another() -> Ingestor:
+    return Ingestor(replace(Settings(), ingest=IngestSettings(parallel_stages=False)))
+
+
+def _summary(video: IngestedVideo) -> tuple:
+    return (
+        video.transcript.text,
+        [(s.text, s.start_s, s.end_s) for s in video.text_spans],
+        sorted((t.label, t.time_s) for t in video.visual_tags),
+        len(video.frames),
+        video.warnings,
+    )
+
+
+def test_side_by_side_gives_the_same_video(
+    side_by_side: Ingestor, one_after_another: Ingestor, shared_data: Path
+):
+    path = shared_data / SPEAKER
+    parallel = side_by_side.ingest(path)
+    sequential = one_after_another.ingest(path)
+    assert parallel.transcript.text.startswith("BIMBLU")  # what tiny.en hears (see test_asr)
+    assert _summary(parallel) == _summary(sequential)
+    assert [t.score for t in parallel.visual_tags] == pytest.approx(
+        [t.score for t in sequential.visual_tags], abs=1e-3
+    )
+
+
+def test_every_stage_counts_its_cpu_time(side_by_side: Ingestor, shared_data: Path):
+    side_by_side.ingest(shared_data / SPEAKER)  # models loaded: only ingest is timed below
+    timer = StageTimer()
+    start = time.process_time()
+    side_by_side.ingest(shared_data / SPEAKER, timer=timer)
+    process = time.process_time() - start
+    assert set(timer.cpu_seconds) == {"decode", "asr", "ocr", "vision"}
+    assert all(cpu > 0 for cpu in timer.cpu_seconds.values()), timer.cpu_seconds
+    # Whisper computes on CTranslate2's own thread: counted for ASR, not lost.
+    assert timer.cpu_seconds["asr"] > 0.1, timer.cpu_seconds
+    # Per-thread times add up to (at most) the process's, and account for most of it.
+    assert 0.6 * process < sum(timer.cpu_seconds.values()) <= process + 0.05
+
+
+def test_the_next_file_is_decoded_ahead(side_by_side: Ingestor, shared_data: Path):
+    first, second = shared_data / SECOND_SPEAKER, shared_data / SPEAKER
+    walked = []
+    for path in side_by_side.decode_ahead([first, second]):
+        if path == first:
+            assert side_by_side._ahead.pending == []  # nothing before its ingest starts
+        timer = StageTimer()
+        side_by_side.ingest(path, timer=timer)
+        walked.append(path)
+        if path == first:
+            assert side_by_side._ahead.pending == [second]
+        assert timer.cpu_seconds["decode"] > 0
+    assert walked == [first, second]
+    assert side_by_side._ahead.pending == []
+
+
+def test_files_never_ingested_are_never_decoded(side_by_side: Ingestor, shared_data: Path):
+    """A run over files that are all indexed already decodes none of them."""
+    paths = [shared_data / SPEAKER, shared_data / SECOND_SPEAKER]
+    assert list(side_by_side.decode_ahead(paths)) == paths
+    assert side_by_side._ahead.pending == []
