@@ -61,6 +61,17 @@ def optional_number(value: Any, what: str, low: float, high: float) -> float | N
     return None if value is None else number(value, what, low, high)
 
 
+def names(value: Any, what: str) -> list[str]:
+    """A list of short names (None: none), e.g. the modalities to search."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise gr.Error(f"{what}: expected a list of names, got {value!r:.60}.")
+    if len(value) > 100 or any(len(v) > MAX_ID_CHARS for v in value):
+        raise gr.Error(f"{what}: expected a few short names, got {len(value)}.")
+    return value
+
+
 def flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise gr.Error(f"{what}: expected true or false, got {value!r:.60}.")

@@ -60,6 +60,13 @@ class OcrSettings:
     # where the picture changed and recognised only where it is new. False: every sampled frame
     # is read whole at its own resolution (the slower path, kept for comparison).
     incremental: bool = True
+    # Incremental reading detects text at the frame's own resolution on the first frame, every
+    # this many frames, and (if full_on_scene_changes) on scene changes; in between at a short
+    # side of coarse_side pixels, plus its own resolution where small text was. Fewer full
+    # frames or a smaller coarse side cost less CPU and find small text later or not at all.
+    full_resolution_every: int = 4
+    full_on_scene_changes: bool = True
+    coarse_side: int = 320
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -101,8 +101,7 @@ class Indexer:
         self.store.remove_orphans()
         failed_before = self._failed_before(retry_failed)
         in_other_hands: list[Path] = []  # claimed by another run: come back at the end
-        # The next file is decoded while this one is analysed, encoded and stored (issue 13).
-        for path in self.ingestor.decode_ahead(find_videos(paths)):
+        for path in self.plan(find_videos(paths)):
             result = self._index_file(path, user_text, on_progress, failed_before, wait=False)
             if result is None:
                 in_other_hands.append(path)
@@ -206,6 +205,11 @@ class Indexer:
         return FileResult(
             path, "indexed", video_id, warnings, seconds, timer.seconds, video.probe.duration_s
         )
+
+    def plan(self, paths: list[Path]) -> Iterator[Path]:
+        """The files in the order they are indexed; the next one not yet in the store is read
+        (decode, ASR, OCR, vision) while this one is finished, encoded and stored (issue 13)."""
+        return self.ingestor.read_ahead(paths, lambda p: not self.store.has_video(content_id(p)))
 
     def read_file(
         self, path: Path, user_text: str | None, timer: StageTimer

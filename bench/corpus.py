@@ -2,7 +2,7 @@
 in one run; plus search latency. Prints markdown tables (or JSON).
 
     python -m bench.corpus [--corpus ../shared/data/corpus] [--modes old new] [--queries N]
-                           [--keep DIR] [--json]
+                           [--new-ocr KEY=VALUE ...] [--keep DIR] [--json]
 
 Each mode indexes the whole corpus into a fresh store (temporary, or under ``--keep``) with its
 models already loaded (a first short video is indexed before the clock starts):
@@ -11,7 +11,9 @@ models already loaded (a first short video is indexed before the clock starts):
   (``OcrSettings.incremental=False``), stages one after another, each model on every core
   (``IngestSettings.parallel_stages=False``).
 - **new**: the defaults: incremental OCR, ASR/OCR/vision side by side with one intra-op thread
-  each, the next video decoded ahead.
+  each, the next video read ahead while this one is finished. ``--new-ocr`` changes its
+  ``OcrSettings`` (e.g. ``--new-ocr full_resolution_every=8 full_on_scene_changes=false
+  coarse_side=256``: less CPU, small text found later).
 
 Per stage it prints CPU seconds and wall seconds per minute of video. CPU is counted per thread
 (``time.thread_time`` on the stage's thread, plus CTranslate2's own threads for ASR) when stages
@@ -29,6 +31,7 @@ Timings depend on what else runs on the machine: the header gives the load avera
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -40,7 +43,7 @@ from pathlib import Path
 
 from backend.bench.machine import machine_info, machine_line
 from backend.collection import Collection
-from backend.config import IngestSettings, Settings
+from backend.config import IngestSettings, OcrSettings, Settings
 from backend.ingest.stage_timer import CPU_LEDGER
 from backend.ingest.types import TextSpan
 from bench.ocr_accuracy import compare_spans, counter_sequence_recall, read_references
@@ -62,6 +65,23 @@ def mode_settings(base: Settings, mode: str) -> Settings:
         ocr=replace(base.ocr, incremental=False),
         ingest=IngestSettings(parallel_stages=False),
     )
+
+
+def ocr_overrides(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings as typed ``OcrSettings`` fields.
+
+    >>> ocr_overrides(["full_resolution_every=8", "full_on_scene_changes=false"])
+    {'full_resolution_every': 8, 'full_on_scene_changes': False}
+    """
+    kinds = {f.name: type(getattr(OcrSettings(), f.name)) for f in dataclasses.fields(OcrSettings)}
+    values: dict[str, object] = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        if key not in kinds:
+            raise SystemExit(f"--new-ocr: no OcrSettings field {key!r}; fields: {sorted(kinds)}")
+        kind = kinds[key]
+        values[key] = text.lower() in ("1", "true", "on", "yes") if kind is bool else kind(text)
+    return values
 
 
 def ingest_run(collection: Collection, corpus: Path, parallel: bool) -> dict:
@@ -217,12 +237,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--modes", nargs="+", default=["old", "new"], choices=["old", "new"])
     parser.add_argument("--queries", type=int, default=50, help="search latency queries (0: none)")
+    parser.add_argument(
+        "--new-ocr", nargs="*", default=[], metavar="KEY=VALUE", help="OcrSettings of 'new'"
+    )
     parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     base = Settings.from_env()
+    base = replace(base, ocr=replace(base.ocr, **ocr_overrides(args.new_ocr)))
     info = machine_info()
-    out: dict = {"machine": info, "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+    out_settings = {"new_ocr": dataclasses.asdict(base.ocr)}
+    out: dict = {
+        "machine": info,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        **out_settings,
+    }
     with tempfile.TemporaryDirectory(prefix="bench-corpus-") as scratch:
         folder = args.keep or Path(scratch)
         runs, spans, collection = {}, {}, None
@@ -242,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
     print(f"machine: {machine_line(info)}; load average at start {out['load_average_start']}")
+    knobs = ("full_resolution_every", "full_on_scene_changes", "coarse_side")
+    print("new OCR: " + ", ".join(f"{k}={out['new_ocr'][k]}" for k in knobs))
     print()
     first = runs[args.modes[0]]["ingest"]
     print(

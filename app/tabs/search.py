@@ -22,6 +22,7 @@ from backend.collection import QueryError, SearchHit, VideoRecord
 
 MODALITIES = ["video", "asr", "ocr", "description", "image"]
 MAX_PICTURE_PIXELS = 40_000_000  # a 40-megapixel photo; the model looks at 224x224 crops
+MAX_RESULTS = 50  # results a search shows (the slider's top)
 MODES = ["modality_max", "token_max"]
 
 
@@ -170,7 +171,9 @@ def build(ctx: AppContext) -> SearchHandles:
             MODALITIES, label="Modalities (none ticked: all)", elem_id="modalities"
         )
         mode = gr.Radio(MODES, value=ctx.settings.backend.search.mode, label="Scoring mode")
-        k = gr.Slider(1, 50, value=ctx.settings.backend.search.k, step=1, label="Results (k)")
+        k = gr.Slider(
+            1, MAX_RESULTS, value=ctx.settings.backend.search.k, step=1, label="Results (k)"
+        )
     results = gr.HTML(
         render_cards(None, {}),
         elem_id="results",
@@ -215,6 +218,10 @@ def build(ctx: AppContext) -> SearchHandles:
         modalities: list[str] | None = None,
     ) -> dict:
         """Search with the frame of a result at its moment (a picture query)."""
+        k = validate.number(k, "Results (k)", 1, MAX_RESULTS, integer=True)
+        if mode not in MODES:
+            raise gr.Error(f"The scoring mode must be one of {MODES}, not {mode!r:.60}.")
+        modalities = validate.names(modalities, "The modalities")
         return more_like_this_json(ctx, video_id, time_s, k, mode, modalities)[0]
 
     def show(result: dict | None) -> str:

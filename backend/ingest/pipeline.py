@@ -5,15 +5,17 @@ fails on part of a file (an audio track that will not decode, a picture stream t
 becomes a warning on the video; only a file with nothing usable fails, alone.
 
 With ``IngestSettings.parallel_stages`` (the default) ASR, OCR and vision of a video run side by
-side on threads (onnxruntime and CTranslate2 release the GIL while they compute), each model with
-``threads_per_stage`` intra-op threads so that the stages together do not oversubscribe the
-cores, and the next file is decoded ahead (:mod:`.decode_ahead`) while this one is analysed,
-encoded and stored. Without it, stages run one after another and each model uses every core.
-Both give the same video; :mod:`.stage_timer` counts each stage's wall and CPU time either way.
+side on a pool of three threads (onnxruntime and CTranslate2 release the GIL while they compute),
+each model with ``threads_per_stage`` intra-op threads so that the stages together do not
+oversubscribe the cores, and the next file is read ahead (:mod:`.read_ahead`) while this one is
+finished, encoded and stored: its stages take the pool's threads as this video's stages end.
+Without it, stages run one after another and each model uses every core. Both give the same
+video; :mod:`.stage_timer` counts each stage's wall and CPU time either way.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -21,11 +23,11 @@ from pathlib import Path
 
 from backend.config import Settings
 from backend.ingest.cpu_clock import NativeThreads, threads_started
-from backend.ingest.decode_ahead import DecodeAhead
-from backend.ingest.decoding import Decoded, decode
+from backend.ingest.decoding import decode
 from backend.ingest.description import describe
 from backend.ingest.errors import IngestError
 from backend.ingest.probe import probe_video
+from backend.ingest.read_ahead import ReadAhead, Wanted
 from backend.ingest.stage_timer import StageCallback, StageTimer
 from backend.ingest.types import IngestedVideo, Transcript, VideoProbe
 
@@ -48,10 +50,16 @@ class Ingestor:
         self._reader = None
         self._tagger = None
         self._stages: ThreadPoolExecutor | None = None
-        self._ahead = DecodeAhead(self._decode_file)
+        self._ahead = ReadAhead(self._read_file)
+        # Two videos may be read at once (one ahead): models load once, under this lock.
+        self._loading = threading.RLock()
 
     @property
     def recognizer(self):
+        with self._loading:
+            return self._load_recognizer()
+
+    def _load_recognizer(self):
         if self._recognizer is None:
             from backend.ingest.asr import SpeechRecognizer
 
@@ -68,24 +76,31 @@ class Ingestor:
 
     @property
     def reader(self):
-        if self._reader is None:
-            from backend.ingest.ocr import TextReader
+        with self._loading:
+            if self._reader is None:
+                from backend.ingest.ocr import TextReader
 
-            self._reader = TextReader(self.settings.ocr, threads=self.threads)
+                reader = TextReader(self.settings.ocr, threads=self.threads)
+                reader.engine  # noqa: B018 (loads it now, once)
+                self._reader = reader
         return self._reader
 
     @property
     def tagger(self):
-        if self._tagger is None:
-            from backend.ingest.vision import FrameTagger
+        with self._loading:
+            if self._tagger is None:
+                from backend.ingest.vision import FrameTagger
 
-            self._tagger = FrameTagger(self.settings.vision, threads=self.threads)
+                tagger = FrameTagger(self.settings.vision, threads=self.threads)
+                tagger.classifier.backend  # noqa: B018 (loads, or exports, the model once)
+                self._tagger = tagger
         return self._tagger
 
-    def decode_ahead(self, paths: Iterable[Path]) -> Iterator[Path]:
+    def read_ahead(self, paths: Iterable[Path], wanted: Wanted | None = None) -> Iterator[Path]:
         """``paths`` in order; with parallel stages, while one of them is being ingested the
-        next is decoded on a background thread (see :mod:`.decode_ahead`)."""
-        return self._ahead.plan(paths) if self.parallel else iter(paths)
+        next one that is ``wanted`` (e.g. not indexed yet) is read on a background thread
+        (see :mod:`.read_ahead`)."""
+        return self._ahead.plan(paths, wanted) if self.parallel else iter(paths)
 
     def ingest(
         self,
@@ -96,7 +111,28 @@ class Ingestor:
     ) -> IngestedVideo:
         timer = timer or StageTimer()
         probe = probe or probe_video(path)
-        decoded = self._decoded(path, probe, timer)
+        if self.parallel:
+            self._ahead.start_after(path)  # the next file's stages fill the cores this one frees
+            ahead = self._ahead.take(path, probe)
+            if ahead is not None:
+                video, ahead_timer = ahead
+                for stage in STAGES:  # done already: tell the progress callback in order
+                    if stage in ahead_timer.seconds:
+                        timer.notify(stage)
+                ahead_timer.hand_on(timer)
+                video.description = describe(probe, user_text)
+                return video
+        return self._read(path, probe, user_text, timer)
+
+    def _read_file(self, path: Path, timer: StageTimer) -> IngestedVideo:
+        """A file read ahead: probed here; its description is made when it is taken."""
+        probe = timer.run("decode", lambda: probe_video(path))
+        return self._read(path, probe, None, timer)
+
+    def _read(
+        self, path: Path, probe: VideoProbe, user_text: str | None, timer: StageTimer
+    ) -> IngestedVideo:
+        decoded = decode(probe, self.settings.frames, timer, self.threads)
         frames, audio, warnings = decoded.frames, decoded.audio, decoded.warnings
         if not frames and not probe.has_audio:
             reason = warnings[0] if warnings else "no picture or sound could be decoded"
@@ -121,33 +157,17 @@ class Ingestor:
             frame_regions=list(seen.regions) if seen else [],
         )
 
-    def _decoded(self, path: Path, probe: VideoProbe, timer: StageTimer) -> Decoded:
-        """This file decoded: ahead of time if it was, else now (then the next file is sent
-        ahead first, so that the two decodes share the cores)."""
-        ahead = self._ahead.take(path, probe) if self.parallel else None
-        if self.parallel:
-            self._ahead.start_after(path)
-        if ahead is None:
-            return decode(probe, self.settings.frames, timer, self.threads)
-        decoded, ahead_timer = ahead
-        timer.notify("decode")
-        ahead_timer.hand_on(timer)
-        return decoded
-
-    def _decode_file(self, path: Path, timer: StageTimer) -> Decoded:
-        probe = timer.run("decode", lambda: probe_video(path))
-        return decode(probe, self.settings.frames, timer, self.threads)
-
     def _run_stages(
         self, stages: dict[str, Callable[[], object]], timer: StageTimer
     ) -> dict[str, object]:
         """Each stage's result, keyed by stage; side by side, or one after another."""
         if not self.parallel:
             return {name: self._timed(name, work, timer) for name, work in stages.items()}
-        if "asr" in stages:
-            self.recognizer  # noqa: B018 (load before other stages start threads of their own)
-        if self._stages is None:
-            self._stages = ThreadPoolExecutor(3, thread_name_prefix="ingest-stage")
+        with self._loading:  # models first: ASR's threads are told apart from others' as it loads
+            if "asr" in stages:
+                self._load_recognizer()
+            if self._stages is None:
+                self._stages = ThreadPoolExecutor(3, thread_name_prefix="ingest-stage")
         futures: dict[str, Future] = {}
         for name, work in stages.items():
             timer.notify(name)  # from this thread, in STAGES order, as a sequential run would

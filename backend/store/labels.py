@@ -34,6 +34,8 @@ from typing import Literal
 import lancedb
 import pyarrow as pa
 
+from backend.store.lazy_table import LazyTable
+
 log = logging.getLogger(__name__)
 
 Action = Literal["judge", "adjudicate", "undo"]
@@ -125,25 +127,21 @@ class LabelStore:
     """The ``labels`` table of a store folder (or URI)."""
 
     def __init__(self, db: lancedb.DBConnection) -> None:
-        self._db = db
-        if "labels" not in db.list_tables().tables:
-            db.create_table("labels", schema=LABELS, exist_ok=True)
+        self._rows = LazyTable(db, "labels", LABELS)
         self._upgrade()
-
-    def _table(self) -> lancedb.table.Table:
-        """Opened for every use: another process's appends are visible on the next read."""
-        return self._db.open_table("labels")
 
     def _upgrade(self) -> None:
         """Give a table written before graded judging its new columns (null in old rows)."""
-        table = self._table()
+        table = self._rows.opened()
+        if table is None:
+            return
         missing = [LABELS.field(n) for n in _ADDED_COLUMNS if n not in table.schema.names]
         if not missing:
             return
         try:
             table.add_columns(missing)
         except Exception as error:  # another process added them first
-            if any(n not in self._table().schema.names for n in _ADDED_COLUMNS):
+            if any(n not in self._rows.opened().schema.names for n in _ADDED_COLUMNS):
                 raise RuntimeError(
                     f"could not add the columns {[f.name for f in missing]} to the labels table "
                     f"({error}); open the store once with no other program using it"
@@ -157,7 +155,7 @@ class LabelStore:
             if row["action"] != "undo" and (not row["query"].strip() or not row["video_id"]):
                 raise ValueError("a label needs a query and a video")
         if rows:
-            self._table().add(pa.Table.from_pylist(rows, schema=LABELS))
+            self._rows.add(rows)
         return len(rows)
 
     def undo(self, label: Label, user: str, source: str = "") -> Label:
@@ -179,7 +177,7 @@ class LabelStore:
     # ----------------------------------------------------------------- reading
     def history(self) -> list[Label]:
         """Every row ever written (undos included), oldest first."""
-        rows = self._table().to_arrow().to_pylist()
+        rows = self._rows.rows()
         return sorted((Label.from_row(r) for r in rows), key=lambda r: (r.labelled_at, r.label_id))
 
     def current(self, query: str | None = None, action: Action = "judge") -> list[Label]:

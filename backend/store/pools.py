@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 import lancedb
 import pyarrow as pa
 
+from backend.store.lazy_table import LazyTable
+
 POOLS = pa.schema(
     [
         pa.field("pool_id", pa.string()),
@@ -48,12 +50,7 @@ class PoolStore:
     """Pools of a store folder (or URI); re-opened for every read."""
 
     def __init__(self, db: lancedb.DBConnection) -> None:
-        self._db = db
-        if "pools" not in db.list_tables().tables:
-            db.create_table("pools", schema=POOLS, exist_ok=True)
-
-    def _table(self) -> lancedb.table.Table:
-        return self._db.open_table("pools")
+        self._rows = LazyTable(db, "pools", POOLS)
 
     def write(self, qid: str, rows: Sequence[PoolRow]) -> str:
         """Append a query's new pool in one commit; returns its id."""
@@ -65,7 +62,7 @@ class PoolStore:
             record["rankers"], record["ranks"] = list(row.rankers), list(row.ranks)
             records.append(record)
         if records:
-            self._table().add(pa.Table.from_pylist(records, schema=POOLS))
+            self._rows.add(records)
         return pool_id
 
     def current(self) -> dict[str, list[PoolRow]]:
@@ -73,7 +70,7 @@ class PoolStore:
         newest: dict[str, tuple[str, str]] = {}
         rows = [
             PoolRow(**{**r, "rankers": tuple(r["rankers"]), "ranks": tuple(r["ranks"])})
-            for r in self._table().to_arrow().to_pylist()
+            for r in self._rows.rows()
         ]
         for row in rows:
             stamp = (row.created_at, row.pool_id)

@@ -15,6 +15,7 @@ import lancedb
 import pyarrow as pa
 
 from backend.store.labels import query_text_key
+from backend.store.lazy_table import LazyTable
 
 QUERIES = pa.schema(
     [
@@ -40,15 +41,10 @@ class QueryStore:
     """The query set of a store folder (or URI); re-opened for every read."""
 
     def __init__(self, db: lancedb.DBConnection) -> None:
-        self._db = db
-        if "queries" not in db.list_tables().tables:
-            db.create_table("queries", schema=QUERIES, exist_ok=True)
-
-    def _table(self) -> lancedb.table.Table:
-        return self._db.open_table("queries")
+        self._table = LazyTable(db, "queries", QUERIES)
 
     def _rows(self) -> list[StoredQuery]:
-        rows = [StoredQuery(**row) for row in self._table().to_arrow().to_pylist()]
+        rows = [StoredQuery(**row) for row in self._table.rows()]
         return sorted(rows, key=lambda q: q.added_at)
 
     def all(self) -> list[StoredQuery]:
@@ -83,5 +79,5 @@ class QueryStore:
             known[query.qid] = query
             rows.append(asdict(query))
         if rows:
-            self._table().add(pa.Table.from_pylist(rows, schema=QUERIES))
+            self._table.add(rows)
         return added, changed

@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 import lancedb
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from tests.app.conftest import AppServer, start_app
 from tests.conftest import REPO_ROOT, run_cli
@@ -141,6 +143,17 @@ def client(server: AppServer) -> Client:
 
 
 @pytest.fixture(scope="module")
+def picture(root: Path) -> Path:
+    """A small picture to search with (green above, brown below: a garden, more or less)."""
+    path = root / "picture.png"
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[:32] = (40, 160, 60)
+    pixels[32:] = (120, 80, 40)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
 def video_id(client: Client) -> str:
     return client.predict(api_name="/collection")["videos"][0]["video_id"]
 
@@ -152,7 +165,7 @@ Position = bool | list  # True: any value may succeed; False: none may; a list: 
 Spec = tuple[list[Any], dict[int, Position]]
 
 
-def specs(video_id: str, endpoints: dict[str, dict]) -> dict[str, Spec]:
+def specs(video_id: str, endpoints: dict[str, dict], picture: Path) -> dict[str, Spec]:
     """Per endpoint: valid arguments, and per position what to send there. Only read-only
     inputs may succeed (a search for a strange string finds something); a call that could
     write (a label for a real video, a training run, a new query) is only sent values it must
@@ -160,6 +173,12 @@ def specs(video_id: str, endpoints: dict[str, dict]) -> dict[str, Spec]:
     explicit: dict[str, Spec] = {
         "/search": (["rain", 5, "modality_max", []], {0: True, 1: True, 2: True, 3: True}),
         "/explain": (["rain", video_id, "best"], {0: True, 1: False, 2: False}),
+        # a picture must be a picture; the rest are search settings, read-only
+        "/search_image": (
+            [handle_file(str(picture)), "rain", 3, "modality_max", []],
+            {0: False, 1: True, 2: True, 3: True, 4: True},
+        ),
+        "/more_like_this": ([video_id, 1.0, 3, "modality_max", []], {i: True for i in range(5)}),
         "/label": (["rain", video_id, True, "asr", 1.0], {1: False}),
         "/delete": ([video_id], {0: False}),
         "/train": ([1, 3e-4, 8, "contrastive", 10], {0: False, 1: False, 2: False, 3: False}),
@@ -216,21 +235,26 @@ def endpoints(client: Client) -> dict[str, dict]:
     return client.view_api(return_format="dict", print_info=False)["named_endpoints"]
 
 
-def test_every_endpoint_is_fuzzed(endpoints: dict[str, dict], video_id: str) -> None:
+def test_every_endpoint_is_fuzzed(endpoints: dict[str, dict], video_id: str, picture: Path) -> None:
     """/index is fuzzed on its own below (files); a new endpoint needs its line in specs()."""
-    missing = set(endpoints) - set(specs(video_id, endpoints)) - {"/index"}
+    missing = set(endpoints) - set(specs(video_id, endpoints, picture)) - {"/index"}
     assert not missing, f"add these endpoints to specs() in {Path(__file__).name}: {missing}"
 
 
 def test_fuzzed_calls_get_clear_errors_and_change_nothing(
-    server: AppServer, client: Client, store: Path, video_id: str, endpoints: dict[str, dict]
+    server: AppServer,
+    client: Client,
+    store: Path,
+    video_id: str,
+    endpoints: dict[str, dict],
+    picture: Path,
 ) -> None:
     client.predict("rain", 5, "modality_max", [], api_name="/search")  # warm: nothing lazy left
     before = snapshot(store)
     rng = random.Random(SEED)
     calls = [
         (endpoint, args, may_succeed)
-        for endpoint, (valid, positions) in specs(video_id, endpoints).items()
+        for endpoint, (valid, positions) in specs(video_id, endpoints, picture).items()
         if endpoint in endpoints
         for args, may_succeed in fuzzed_calls(valid, positions, rng)
     ]

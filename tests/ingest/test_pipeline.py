@@ -1,5 +1,5 @@
 """The ingest pipeline on real files: stages side by side give the video one after another
-gives, every stage's CPU time is counted, and the next file is decoded ahead."""
+gives, every stage's CPU time is counted, and the next file is read ahead."""
 
 from __future__ import annotations
 
@@ -64,24 +64,29 @@ def test_every_stage_counts_its_cpu_time(side_by_side: Ingestor, shared_data: Pa
     assert 0.6 * process < sum(timer.cpu_seconds.values()) <= process + 0.05
 
 
-def test_the_next_file_is_decoded_ahead(side_by_side: Ingestor, shared_data: Path):
+def test_the_next_file_is_read_ahead(side_by_side: Ingestor, shared_data: Path):
     first, second = shared_data / SECOND_SPEAKER, shared_data / SPEAKER
-    walked = []
-    for path in side_by_side.decode_ahead([first, second]):
+    reference = _summary(side_by_side.ingest(second))
+    for path in side_by_side.read_ahead([first, second]):
         if path == first:
             assert side_by_side._ahead.pending == []  # nothing before its ingest starts
         timer = StageTimer()
-        side_by_side.ingest(path, timer=timer)
-        walked.append(path)
+        video = side_by_side.ingest(path, user_text="a note", timer=timer)
         if path == first:
             assert side_by_side._ahead.pending == [second]
-        assert timer.cpu_seconds["decode"] > 0
-    assert walked == [first, second]
+        else:  # read ahead: the same video, its stages timed, the caller's text described
+            assert _summary(video) == reference
+            assert set(timer.cpu_seconds) == {"decode", "asr", "ocr", "vision"}
+            assert "a note" in video.description
     assert side_by_side._ahead.pending == []
 
 
-def test_files_never_ingested_are_never_decoded(side_by_side: Ingestor, shared_data: Path):
-    """A run over files that are all indexed already decodes none of them."""
+def test_files_not_wanted_are_not_read_ahead(side_by_side: Ingestor, shared_data: Path):
+    """The indexer wants only files not in the store: a run over files that are all indexed
+    already reads none of them, and an indexed file after a new one is not read ahead."""
     paths = [shared_data / SPEAKER, shared_data / SECOND_SPEAKER]
-    assert list(side_by_side.decode_ahead(paths)) == paths
-    assert side_by_side._ahead.pending == []
+    assert list(side_by_side.read_ahead(paths, wanted=lambda p: False)) == paths
+    for path in side_by_side.read_ahead(paths, wanted=lambda p: p == paths[0]):
+        if path == paths[0]:
+            side_by_side.ingest(path)
+            assert side_by_side._ahead.pending == []

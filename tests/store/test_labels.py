@@ -14,6 +14,17 @@ from backend.store.labels import LABELS, Label
 from backend.store.video_store import VideoStore
 
 
+def test_reading_a_store_never_judged_makes_no_table(tmp_path):
+    store = VideoStore.open(tmp_path / "s", "x", 8)
+    tables = set(store.table_names())
+    assert store.labels.current() == [] and store.queries.all() == []
+    assert store.pools.current() == {}
+    assert set(store.table_names()) == tables
+    store.labels.add([Label("red fox", "v1", True)])  # the first write makes the table
+    assert set(store.table_names()) == tables | {"labels"}
+    assert [lab.video_id for lab in store.labels.current()] == ["v1"]
+
+
 def test_newest_judgement_wins_and_history_keeps_all(tmp_path):
     labels = VideoStore.open(tmp_path / "s", "x", 8).labels
     labels.add([Label("red fox", "v1", True, user="ann")])

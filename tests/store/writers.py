@@ -1,13 +1,14 @@
 """Writers for the concurrency tests: processes writing one store at once through its writer API.
 
 A synthetic writer runs the real :class:`~backend.indexer.Indexer` (claims, commit unless
-present, orphan clean-up, failures) with only :meth:`Indexer.read_file` replaced: a "video file"
-is a small file of random bytes, and reading it is a short sleep and tokens, frames and text
-derived from its content id, so a whole run takes a fraction of a second and two runs over the
-same files produce the same rows. A file whose name starts with ``bad`` fails, as a broken file
-would. After indexing, a writer deletes videos, writes labels and indexes again, as its seed
-says, and appends a line to its acknowledgement file after every write that returned: what was
-acknowledged must never be lost, whatever else is killed.
+present, orphan clean-up, failures) with only :meth:`Indexer.read_file` replaced (and
+:meth:`Indexer.plan`, which reads ahead): a "video file" is a small file of random bytes, and
+reading it is a short sleep and tokens, frames and text derived from its content id, so a whole
+run takes a fraction of a second and two runs over the same files produce the same rows. A file
+whose name starts with ``bad`` fails, as a broken file would. After indexing, a writer deletes
+videos, writes labels and indexes again, as its seed says, and appends a line to its
+acknowledgement file after every write that returned: what was acknowledged must never be lost,
+whatever else is killed.
 
 :func:`check_store` counts what would be wrong in a store: doubled, incomplete, orphaned, lost.
 """
@@ -19,6 +20,7 @@ import random
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,6 +86,9 @@ class SyntheticIndexer(Indexer):
     def __init__(self, store: VideoStore, rng: random.Random, pause_s: float) -> None:
         self.store, self.encoder, self.ingestor = store, None, None
         self.rng, self.pause_s = rng, pause_s
+
+    def plan(self, paths: list[Path]) -> Iterator[Path]:
+        return iter(paths)  # nothing to read ahead: reading is a pause
 
     def read_file(self, path: Path, user_text: str | None, timer: StageTimer):
         time.sleep(self.rng.uniform(0, self.pause_s))

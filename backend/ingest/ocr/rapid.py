@@ -86,6 +86,7 @@ class RapidOcrEngine:
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        params["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = True
         self._ocr = RapidOCR(params=params)
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]:
