@@ -161,6 +161,9 @@ class IngestSettings:
     # Intra-op threads per model when stages run side by side: three stages of one thread
     # each, plus a decode, keep two cores busy without oversubscribing them.
     threads_per_stage: int = 1
+    # Nice value of the threads that run the stages (backend.ingest.priority): a search in the
+    # same process goes first. 0: the caller's priority.
+    nice: int = 10
 
 
 @dataclass(frozen=True)

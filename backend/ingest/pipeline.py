@@ -9,6 +9,8 @@ side on a pool of three threads (onnxruntime and CTranslate2 release the GIL whi
 each model with ``threads_per_stage`` intra-op threads so that the stages together do not
 oversubscribe the cores, and the next file is read ahead (:mod:`.read_ahead`) while this one is
 finished, encoded and stored: its stages take the pool's threads as this video's stages end.
+Those threads run at a lower CPU priority (:mod:`.priority`), so searches in the same process go
+first.
 Without it, stages run one after another and each model uses every core. Both give the same
 video; :mod:`.stage_timer` counts each stage's wall and CPU time either way.
 """
@@ -26,6 +28,7 @@ from backend.ingest.cpu_clock import NativeThreads, threads_started
 from backend.ingest.decoding import decode
 from backend.ingest.description import describe
 from backend.ingest.errors import IngestError
+from backend.ingest.priority import lower_priority, thread_initializer
 from backend.ingest.probe import probe_video
 from backend.ingest.read_ahead import ReadAhead, Wanted
 from backend.ingest.stage_timer import StageCallback, StageTimer
@@ -50,7 +53,9 @@ class Ingestor:
         self._reader = None
         self._tagger = None
         self._stages: ThreadPoolExecutor | None = None
-        self._ahead = ReadAhead(self._read_file)
+        #: Worker threads run below searches in the same process (:mod:`.priority`).
+        self.nice = settings.ingest.nice if self.parallel else 0
+        self._ahead = ReadAhead(self._read_file, thread_initializer(self.nice))
         # Two videos may be read at once (one ahead): models load once, under this lock.
         self._loading = threading.RLock()
 
@@ -71,6 +76,7 @@ class Ingestor:
             # loading compute every transcript, and their CPU time is the ASR stage's.
             with threads_started() as started:
                 recognizer.model  # noqa: B018 (loads the model)
+            lower_priority(self.nice, started.ids)
             self._recognizer, self._asr_threads = recognizer, started
         return self._recognizer
 
@@ -167,7 +173,9 @@ class Ingestor:
             if "asr" in stages:
                 self._load_recognizer()
             if self._stages is None:
-                self._stages = ThreadPoolExecutor(3, thread_name_prefix="ingest-stage")
+                self._stages = ThreadPoolExecutor(
+                    3, thread_name_prefix="ingest-stage", initializer=thread_initializer(self.nice)
+                )
         futures: dict[str, Future] = {}
         for name, work in stages.items():
             timer.notify(name)  # from this thread, in STAGES order, as a sequential run would

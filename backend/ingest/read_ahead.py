@@ -31,8 +31,9 @@ Wanted = Callable[[Path], bool]
 
 
 class ReadAhead:
-    def __init__(self, read_file: ReadFile) -> None:
+    def __init__(self, read_file: ReadFile, initializer: Callable[[], None] | None = None) -> None:
         self._read_file = read_file
+        self._initializer = initializer  # run by each background thread as it starts
         self._lock = threading.Lock()
         self._order: list[Path] = []
         self._wanted: Wanted | None = None
@@ -76,7 +77,9 @@ class ReadAhead:
         with self._lock:
             if self._pool is None:
                 # Two: the file being taken may still be read while the next one starts.
-                self._pool = ThreadPoolExecutor(2, thread_name_prefix="read-ahead")
+                self._pool = ThreadPoolExecutor(
+                    2, thread_name_prefix="read-ahead", initializer=self._initializer
+                )
             self._ahead[following] = self._pool.submit(self._read, following)
 
     def take(self, path: Path, probe: VideoProbe) -> tuple[IngestedVideo, StageTimer] | None:

@@ -222,6 +222,7 @@ class StoreVersions:
             values = {"encoder": version.encoder, "dim": str(version.dim)}
             self.store.set_meta({**values, "tokens_table": version.table})
             self.store.remove_orphans()  # tokens of videos deleted while it was inactive
+            self.store.recount_tokens()  # the video rows describe the active version's tokens
             return self.missing_videos(name)
 
     def delete(self, name: str) -> None:

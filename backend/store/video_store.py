@@ -31,8 +31,9 @@ from pathlib import Path
 
 import lancedb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from backend.encoders.base import TokenVectors
+from backend.encoders.base import Modality, TokenVectors
 from backend.ingest.types import IngestedVideo
 from backend.store import schema
 from backend.store.filters import column_values, in_list, quote
@@ -332,6 +333,43 @@ class VideoStore:
             if kept.num_rows:
                 self.table(table).add(kept)
         return len(keep)
+
+    def recount_tokens(self) -> int:
+        """Make every video row's ``n_tokens`` and ``modalities`` describe the active token
+        table (after a switch to another version: picture tokens added, another encoder), in one
+        commit; returns how many rows changed. The rows' other columns are left as they are."""
+        with self.write_lock():
+            counted = (
+                self.table(self.tokens_table)
+                .search()
+                .select(["video_id", "modality", "times"])
+                .limit(None)
+                .to_arrow()
+            )
+            per_video: dict[str, tuple[int, set[int]]] = {}
+            lengths = pc.list_value_length(counted["times"]).to_pylist()
+            for video_id, modality, n in zip(
+                counted["video_id"].to_pylist(),
+                counted["modality"].to_pylist(),
+                lengths,
+                strict=True,
+            ):
+                total, present = per_video.get(video_id, (0, set()))
+                per_video[video_id] = (total + (n or 0), present | {modality})
+            changed = []
+            for row in self.table("videos").to_arrow().to_pylist():
+                total, present = per_video.get(row["video_id"], (0, set()))
+                keys = [Modality(m).key for m in sorted(present)]
+                if (row["n_tokens"], row["modalities"]) != (total, keys):
+                    changed.append({**row, "n_tokens": total, "modalities": keys})
+            if changed:
+                (
+                    self.table("videos")
+                    .merge_insert("video_id")
+                    .when_matched_update_all()
+                    .execute(pa.Table.from_pylist(changed, schema=schema.VIDEOS))
+                )
+            return len(changed)
 
     def set_meta(self, values: dict[str, str]) -> None:
         """Write ``meta`` keys in one commit (the active version switches atomically).

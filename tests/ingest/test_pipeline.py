@@ -3,6 +3,9 @@ gives, every stage's CPU time is counted, and the next file is read ahead."""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -90,3 +93,20 @@ def test_files_not_wanted_are_not_read_ahead(side_by_side: Ingestor, shared_data
         if path == paths[0]:
             side_by_side.ingest(path)
             assert side_by_side._ahead.pending == []
+
+
+def _nice(thread_id: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, thread_id)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_stage_threads_run_below_the_caller(side_by_side: Ingestor, shared_data: Path):
+    """ASR, OCR and vision (pool threads and CTranslate2's own) give way to searches."""
+    caller = _nice(threading.get_native_id())
+    side_by_side.ingest(shared_data / SPEAKER)
+    stage_threads = [t.native_id for t in threading.enumerate() if t.name.startswith("ingest-")]
+    asr_threads = side_by_side._asr_threads.ids
+    assert stage_threads and asr_threads
+    wanted = max(caller, Settings().ingest.nice)
+    assert {_nice(t) for t in [*stage_threads, *asr_threads]} == {wanted}
+    assert _nice(threading.get_native_id()) == caller  # the caller's own priority is its own

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from PIL import Image
 
@@ -134,8 +135,17 @@ def test_a_store_indexed_before_pictures_gains_them_by_re_encoding(picture_video
     with pytest.raises(QueryError, match="add-images"):
         old.search_image(image, k=2)
     text_before = old.search("a bird", k=2)
+    listed_before = {r.video_id: (r.n_tokens, r.modalities) for r in old.videos()}
+    assert all("image" not in modalities for _, modalities in listed_before.values())
     report = old.add_pictures()
     assert report.activated and report.encoded == 2
+    # the collection's list describes the tokens searched now: picture tokens counted
+    tokens = old.store.token_rows()
+    for record in old.videos():
+        rows = tokens.filter(pc.equal(tokens["video_id"], record.video_id)).to_pylist()
+        assert record.n_tokens == sum(len(r["times"]) for r in rows)
+        assert record.n_tokens > listed_before[record.video_id][0]
+        assert "image" in record.modalities
     assert old.search_image(image, k=2)[0].video_id == picture_videos[1].probe.video_id
     text_after = old.search("a bird", k=2)
     assert [h.video_id for h in text_after] == [h.video_id for h in text_before]
