@@ -86,7 +86,7 @@ def test_tags_carry_a_frame_time_and_boxes_lie_inside_the_frame(
 def test_tags_follow_the_frame_times_they_are_given(
     tagger: FrameTagger, parakeet: list[Frame]
 ) -> None:
-    shifted = [Frame(f.time_s + 1000.0, f.image) for f in parakeet[-2:]]
+    shifted = [Frame(f.time_s + 1000.0, f.image, f.is_scene_change) for f in parakeet]
     tags = tagger.tag_frames(shifted)
     assert tags
     assert {t.time_s for t in tags} <= {f.time_s for f in shifted}

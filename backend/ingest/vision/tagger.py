@@ -83,10 +83,11 @@ class FrameTagger:
         return self.look(frames).tags
 
     def look(self, frames: Sequence[Frame]) -> FrameLook:
-        """Tags (as :meth:`tag_frames`) and every frame's regions, from one model run."""
+        """Tags (as :meth:`tag_frames`) and the regions of the frames looked at
+        (:func:`frames_to_look_at`), from one model run."""
         tags: list[VisualTag] = []
         regions: list[FrameRegions] = []
-        for scores in self.score_frames(frames):
+        for scores in self.score_frames(frames_to_look_at(frames, self.settings.every_s)):
             tags.extend(self.pick(scores))
             if scores.regions is not None:
                 regions.append(scores.regions)
@@ -155,6 +156,24 @@ class FrameTagger:
             tile_boxes(width, height, self.tiles.scale, self.tiles.overlap) if self.tiles else []
         )
         return [whole_frame_box(width, height), *tiles]
+
+
+def frames_to_look_at(frames: Sequence[Frame], every_s: float) -> list[Frame]:
+    """The first frame, every scene change, and any frame ``every_s`` or more after the last
+    one kept.
+
+    >>> times = [0, 1, 2, 3, 3.5, 4, 5, 6]
+    >>> frames = [Frame(t, None, is_scene_change=t == 3.5) for t in times]
+    >>> [f.time_s for f in frames_to_look_at(frames, 2.0)]
+    [0, 2, 3.5, 6]
+    """
+    if every_s <= 0:
+        return list(frames)
+    kept: list[Frame] = []
+    for frame in frames:
+        if not kept or frame.is_scene_change or frame.time_s - kept[-1].time_s >= every_s - 1e-6:
+            kept.append(frame)
+    return kept
 
 
 def merge_over_time(tags: Iterable[VisualTag], window_s: float) -> list[VisualTag]:
