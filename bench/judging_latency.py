@@ -24,15 +24,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from backend.bench.machine import machine_info, machine_line
+from bench.app_process import start_app
 from bench.corpus import median_and_p95
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,12 +68,6 @@ PROBE = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _cli(*args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "backend", *args], cwd=REPO, check=True, stdout=subprocess.DEVNULL
@@ -92,28 +85,6 @@ def prepare_store(source: Path | None, folder: Path) -> Path:
     _cli("queries", "import", str(DEMO / "queries.jsonl"), "--store", str(store))
     _cli("pool", "--store", str(store))
     return store
-
-
-def start_app(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "app", "--store", str(store), "--port", str(port)]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [*command, "--no-demo"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the app exited: see {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"the app did not start within 180 s: see {log}")
 
 
 def measure(url: str, presses: int, dwell_s: float) -> dict[str, list[float]]:

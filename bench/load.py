@@ -24,13 +24,11 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +36,11 @@ from pathlib import Path
 import av
 from gradio_client import Client, handle_file
 
+from bench.app_process import start_app
 from bench.corpus import median_and_p95
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO = REPO_ROOT / "assets" / "demo"
-STARTUP_TIMEOUT_S = 300
 FINISH_TIMEOUT_S = 600  # for the upload still indexing when time is up
 
 
@@ -164,12 +162,6 @@ def check_uploads(url: str, auth, store: str | None, uploads: list[dict]) -> lis
 
 
 # ------------------------------------------------------------------------- the app to load
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prepare_store(source: str | None, work: Path) -> Path:
     """A store for this run only: a copy of ``source``, or the demo collection indexed anew."""
     store = work / "store"
@@ -180,28 +172,6 @@ def prepare_store(source: str | None, work: Path) -> Path:
     command = [sys.executable, "-m", "backend", "index", str(DEMO), "--store", str(store)]
     subprocess.run(command, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
     return store
-
-
-def start_app(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "app", "--store", str(store), "--port", str(port)]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [*command, "--no-demo"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the app exited with {process.returncode}; its log: {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise SystemExit(f"the app did not answer within {STARTUP_TIMEOUT_S} s; its log: {log}")
 
 
 # ------------------------------------------------------------------------- the run

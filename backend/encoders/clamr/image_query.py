@@ -22,12 +22,10 @@ import numpy as np
 from backend.encoders.base import Modality
 from backend.encoders.clamr import frames as vision
 from backend.encoders.clamr.processing_clamr import (
-    QUERY_AUGMENTATION,
-    QUERY_PREFIX,
     ClamrProcessor,
     EncodedSequence,
 )
-from backend.encoders.clamr.texts import NO_BOX, LabelledWord, TokenRun, run_arrays, tokenize_words
+from backend.encoders.clamr.texts import NO_BOX, TokenRun, run_arrays
 from backend.ingest.types import Frame
 
 
@@ -63,12 +61,5 @@ def encode_image_query(
     picture, patches = picture_run(processor, np.ascontiguousarray(np.asarray(image)[..., :3]))
     runs = [picture]
     if text.strip():
-        words = [LabelledWord(w) for w in text.split()]
-        run = tokenize_words(processor.tokenizer, QUERY_PREFIX, words, Modality.PAD)
-        n_aug = processor.config.query_augmentation_tokens
-        run.ids += [processor.token_ids[QUERY_AUGMENTATION]] * n_aug
-        run.labels += [QUERY_AUGMENTATION] * n_aug
-        run.times += [math.nan] * n_aug
-        run.boxes += [NO_BOX] * n_aug
-        runs.append(run.head(processor.config.query_max_tokens))
+        runs.append(processor.query_text_run(text))
     return EncodedSequence(**run_arrays(runs), images=(patches,))

@@ -161,7 +161,9 @@ class ClamrProcessor:
         return cls(tokenizer, geometry, config)
 
     # ------------------------------------------------------------------ queries
-    def encode_query(self, text: str) -> EncodedSequence:
+    def query_text_run(self, text: str) -> TokenRun:
+        """A query's words after the ``Query: `` prefix, with the augmentation tokens, cut to
+        ``query_max_tokens``."""
         words = [LabelledWord(w) for w in text.split()]
         run = tokenize_words(self.tokenizer, QUERY_PREFIX, words, Modality.PAD)
         n_aug = self.config.query_augmentation_tokens
@@ -169,7 +171,10 @@ class ClamrProcessor:
         run.labels += [QUERY_AUGMENTATION] * n_aug
         run.times += [math.nan] * n_aug
         run.boxes += [NO_BOX] * n_aug
-        return EncodedSequence(**run_arrays([run.head(self.config.query_max_tokens)]))
+        return run.head(self.config.query_max_tokens)
+
+    def encode_query(self, text: str) -> EncodedSequence:
+        return EncodedSequence(**run_arrays([self.query_text_run(text)]))
 
     def process_queries(self, texts: Sequence[str]) -> ClamrBatch:
         return self.collate([self.encode_query(t) for t in texts])
