@@ -9,7 +9,8 @@ models already loaded (a first short video is indexed before the clock starts):
 
 - **old**: today's path kept for comparison: every sampled frame read whole by OCR
   (``OcrSettings.incremental=False``), stages one after another, each model on every core
-  (``IngestSettings.parallel_stages=False``).
+  (``IngestSettings.parallel_stages=False``), the frame classifier and OCR's models on
+  onnxruntime in float32.
 - **new**: the defaults: incremental OCR, ASR/OCR/vision side by side with one intra-op thread
   each, the next video read ahead while this one is finished. ``--new-ocr`` changes its
   ``OcrSettings`` (e.g. ``--new-ocr full_resolution_every=8 full_on_scene_changes=false
@@ -62,7 +63,8 @@ def mode_settings(base: Settings, mode: str) -> Settings:
         return base
     return replace(
         base,
-        ocr=replace(base.ocr, incremental=False),
+        vision=replace(base.vision, runtime="onnx"),
+        ocr=replace(base.ocr, incremental=False, runtime="onnx"),
         ingest=IngestSettings(parallel_stages=False),
     )
 

@@ -5,7 +5,8 @@
 Starts the app (``python -m app`` on a free port, loopback) on a private copy of ``--store``, or
 on a fresh store with the demo collection indexed first when no store is given; or targets a
 running app at ``--url``. Then, at once: ``--clients`` threads each search without pause through
-the real ``search`` endpoint (gradio_client, as scripts use it) with queries drawn from
+the real ``search`` endpoint (Gradio's REST API, as ``curl`` calls it: see
+:mod:`bench.gradio_rest` for why not gradio_client) with queries drawn from
 ``assets/demo/queries.jsonl``; one thread uploads copies of the demo videos through ``index``,
 each re-muxed with its own title so its bytes (and so its video id) are new. At the end it
 prints the search latency (median, 95th percentile, as a client sees it: queue and HTTP
@@ -38,6 +39,7 @@ from gradio_client import Client, handle_file
 
 from bench.app_process import start_app
 from bench.corpus import median_and_p95
+from bench.gradio_rest import GradioRest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO = REPO_ROOT / "assets" / "demo"
@@ -83,13 +85,13 @@ def search_loop(
     url: str, auth, queries: list[str], seed: int, began: float, until: float, tally: Tally
 ) -> None:
     rng = random.Random(seed)
-    client = Client(url, auth=auth, verbose=False)
+    client = GradioRest(url, auth)
     while time.monotonic() < until:
         query = rng.choice(queries)
         start = time.perf_counter()
         at = time.monotonic() - began
         try:
-            result = client.predict(query, 10, "modality_max", [], api_name="/search")
+            result = client.call("search", query, 10, "modality_max", [])[0]
             if not isinstance(result, dict) or "hits" not in result:
                 raise RuntimeError(f"unexpected answer {str(result)[:200]}")
         except Exception as error:  # every error is counted and shown

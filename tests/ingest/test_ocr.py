@@ -72,6 +72,25 @@ def test_reads_phototest_page(reader: TextReader, shared_data: Path, references:
     assert lines[0].text.startswith("This is a lot of 12 point text")
 
 
+@pytest.mark.parametrize("runtime", ["onnx", "openvino"])
+def test_both_runtimes_read_the_page_alike(
+    runtime: str, reader: TextReader, shared_data: Path, references: dict[str, str]
+):
+    """OpenVINO (bfloat16 where the CPU has it) and onnxruntime read the same page to the same
+    recall, with the same lines in the same places."""
+    path = "ocr/tesseract_testing/phototest.tif"
+    image = load_rgb(shared_data / path)
+    pinned = TextReader(replace(OcrSettings(), runtime=runtime))
+    assert pinned.engine.runtime == runtime
+    lines = pinned.read_image(image)
+    default = reader.read_image(image)
+    assert word_recall(references[path], _text(lines)) >= 0.85
+    assert len(lines) == len(default)
+    for ours, theirs in zip(lines, default, strict=True):
+        assert box_overlap(ours.box, theirs.box) > 0.8
+        assert abs(ours.score - theirs.score) < 0.05
+
+
 def _counter_recall(readings: dict[int, str], references: dict[str, str]) -> float:
     """Mean recall over counter frames (every frame's reference has the same four words)."""
     recalls = []

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from backend.config import TileSettings, VisionSettings
+from backend.ingest.runtimes import openvino_computes_bfloat16
 from backend.ingest.types import Frame, VisualTag
 from backend.ingest.vision import FrameTagger, ImageNetClassifier, class_names
 from backend.ingest.vision.classifier import FEATURE_DIM
@@ -138,26 +139,70 @@ def test_settings_bound_the_tags(cockatoo: list[Frame], cache_dir: Path) -> None
     assert len(per_time) == len(set(per_time))  # top_k=1: one tag per frame at most
 
 
+@pytest.fixture(scope="module")
+def onnx_classifier(cache_dir: Path) -> ImageNetClassifier:
+    return ImageNetClassifier(cache_dir=cache_dir, backend="onnx")
+
+
 def test_onnx_graph_is_cached_and_agrees_with_torch(
-    tagger: FrameTagger, cockatoo: list[Frame], cache_dir: Path
+    onnx_classifier: ImageNetClassifier, cockatoo: list[Frame], cache_dir: Path
 ) -> None:
     image = cockatoo[10].image
     height, width = image.shape[:2]
     crops = crop_batch(image, [whole_frame_box(width, height), *tile_boxes(width, height)[:1]])
-    onnx = tagger.classifier.predict(crops)
-    assert tagger.classifier.backend == "onnx"
+    onnx = onnx_classifier.predict(crops)
+    assert onnx_classifier.backend == "onnx"
     assert list((cache_dir / "vision").glob("efficientnet-lite0-*.onnx"))
     torch = ImageNetClassifier(backend="torch").predict(crops)
     np.testing.assert_allclose(onnx, torch, atol=1e-4)
     assert class_names()[int(onnx[0].argmax())] == "sulphur-crested cockatoo"
 
 
-def test_a_damaged_cache_is_exported_again(tmp_path: Path, cockatoo: list[Frame]) -> None:
-    classifier = ImageNetClassifier(cache_dir=tmp_path)
+def test_the_default_runtime_is_bfloat16_openvino_only_where_the_cpu_computes_it(
+    tagger: FrameTagger, cockatoo: list[Frame]
+) -> None:
+    tagger.tag_frames(cockatoo[:1])
+    expected = "openvino" if openvino_computes_bfloat16() else "onnx"
+    assert tagger.classifier.backend == expected
+
+
+def test_openvino_gives_onnxruntimes_answers_within_bfloat16(
+    onnx_classifier: ImageNetClassifier, cockatoo: list[Frame], parakeet: list[Frame], cache_dir
+) -> None:
+    """Whole views and every tile of two real frames: the same named class wherever either
+    runtime leans to one, probabilities a few hundredths apart, near-identical appearance."""
+    openvino = ImageNetClassifier(cache_dir=cache_dir, backend="openvino")
+    crops = np.concatenate(
+        [
+            crop_batch(
+                f.image,
+                [whole_frame_box(*f.image.shape[1::-1]), *tile_boxes(*f.image.shape[1::-1])],
+            )
+            for f in (cockatoo[10], parakeet[3])
+        ]
+    )
+    ours, our_features = openvino.predict_with_features(crops)
+    theirs, their_features = onnx_classifier.predict_with_features(crops)
+    assert openvino.backend == "openvino"
+    sure = (ours.max(axis=1) > 0.3) | (theirs.max(axis=1) > 0.3)
+    assert sure.sum() >= 3
+    np.testing.assert_array_equal(ours[sure].argmax(axis=1), theirs[sure].argmax(axis=1))
+    # Unsure crops (an empty perch, sky) may swap their top two classes; most keep them.
+    assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).mean() >= 0.75
+    assert np.abs(ours - theirs).max() < 0.15
+    cosine = (our_features * their_features).sum(axis=1) / (
+        np.linalg.norm(our_features, axis=1) * np.linalg.norm(their_features, axis=1)
+    )
+    assert cosine.min() > 0.97, cosine.min()
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "openvino"])
+def test_a_damaged_cache_is_exported_again(tmp_path: Path, runtime: str) -> None:
+    classifier = ImageNetClassifier(cache_dir=tmp_path, backend=runtime)
     path = classifier.onnx_path()
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an onnx graph")
-    assert classifier.backend == "onnx"
+    assert classifier.backend == runtime
     assert path.stat().st_size > 1_000_000
 
 
@@ -209,10 +254,12 @@ def test_features_are_centred_so_unrelated_pictures_differ(
     assert same > 0.85 and other < 0.6 and same - other > 0.3, (same, other)
 
 
-def test_onnx_features_agree_with_torch(tagger: FrameTagger, cockatoo: list[Frame]) -> None:
+def test_onnx_features_agree_with_torch(
+    onnx_classifier: ImageNetClassifier, cockatoo: list[Frame]
+) -> None:
     image = cockatoo[2].image
     crops = crop_batch(image, tile_boxes(*image.shape[1::-1])[:3])
-    probs, features = tagger.classifier.predict_with_features(crops)
+    probs, features = onnx_classifier.predict_with_features(crops)
     torch_probs, torch_features = ImageNetClassifier(backend="torch").predict_with_features(crops)
     np.testing.assert_allclose(probs, torch_probs, atol=1e-4)
     np.testing.assert_allclose(features, torch_features, atol=1e-3)

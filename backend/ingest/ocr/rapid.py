@@ -1,4 +1,4 @@
-"""RapidOCR: PP-OCR detection + recognition on onnxruntime, with the models its wheel ships.
+"""RapidOCR: PP-OCR detection + recognition, with the models its wheel ships.
 
 The default model pair (PP-OCR "ch", which reads Latin script and digits as well as Chinese) is
 bundled in the ``rapidocr`` wheel, so nothing is downloaded; ``OcrSettings.languages`` does not
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from backend.ingest.ocr.base import OcrEngineUnavailable, OcrLine, Quad, as_rgb, quad_to_box
+from backend.ingest.runtimes import prefers_openvino
 
 #: The detector upscales a picture whose short side is below this. rapidocr's default (736)
 #: blows a 40 px word crop up 18x; on ocr/references.jsonl 320 instead read 10/20 word crops
@@ -62,16 +63,18 @@ def detector_scale(shape: tuple[int, ...]) -> float:
 class RapidOcrEngine:
     """PP-OCR through ``rapidocr`` 3.x. Build once: loading the ONNX sessions takes a moment.
 
-    ``threads`` caps onnxruntime's intra-op threads per model (None: one per core). With one
-    thread a model runs on the calling thread, which is what lets ingest run OCR beside other
-    stages and count its CPU time per thread.
+    ``threads`` caps each model's intra-op threads (None: one per core). With one thread a model
+    runs on the calling thread, which is what lets ingest run OCR beside other stages and count
+    its CPU time per thread. ``runtime`` picks what runs the detector and the recogniser
+    (:func:`backend.ingest.runtimes.prefers_openvino`); the small angle classifier stays on
+    onnxruntime (no faster on OpenVINO).
     """
 
     name = "rapidocr"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, runtime: str = "auto") -> None:
         try:
-            from rapidocr import RapidOCR
+            from rapidocr import EngineType, RapidOCR
         except ImportError as e:
             raise OcrEngineUnavailable(
                 "OCR engine 'rapidocr' is not installed in this Python: "
@@ -86,8 +89,18 @@ class RapidOcrEngine:
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+            params["EngineConfig.openvino.inference_num_threads"] = threads
         params["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = True
+        if prefers_openvino(runtime):
+            # The same packaged ONNX graphs, read by OpenVINO (bfloat16 is its default where the
+            # CPU computes it).
+            params["Det.engine_type"] = EngineType.OPENVINO
+            params["Rec.engine_type"] = EngineType.OPENVINO
+            # Unpinned, as the frame classifier (backend.ingest.vision.classifier says why).
+            params["EngineConfig.openvino.enable_cpu_pinning"] = False
+            params["EngineConfig.openvino.num_streams"] = 1
         self._ocr = RapidOCR(params=params)
+        self.runtime = "openvino" if prefers_openvino(runtime) else "onnx"
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]:
         # rapidocr treats a 3-channel array as BGR (OpenCV's order); frames are RGB.

@@ -18,7 +18,7 @@ from backend.ingest.types import Frame, TextSpan
 def _rapidocr(settings: OcrSettings, threads: int | None) -> OcrEngine:
     from backend.ingest.ocr.rapid import RapidOcrEngine
 
-    return RapidOcrEngine(threads)
+    return RapidOcrEngine(threads, runtime=settings.runtime)
 
 
 def _easyocr(settings: OcrSettings, threads: int | None) -> OcrEngine:

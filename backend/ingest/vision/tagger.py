@@ -55,7 +55,7 @@ class FrameTagger:
         settings: VisionSettings,
         *,
         cache_dir: Path | None = None,
-        backend: Backend = "auto",
+        backend: Backend | None = None,
         threads: int | None = None,
         batch_frames: int = 8,
     ) -> None:
@@ -63,7 +63,9 @@ class FrameTagger:
         self.tiles = settings.tiles if settings.tiles.scale > 0 else None
         self.window_s = settings.window_s
         self.batch_frames = max(1, batch_frames)
-        self.classifier = ImageNetClassifier(cache_dir=cache_dir, backend=backend, threads=threads)
+        self.classifier = ImageNetClassifier(
+            cache_dir=cache_dir, backend=backend or settings.runtime, threads=threads
+        )
         self._labels: LabelSet | None = None
         self._tile_mask: np.ndarray | None = None
 
