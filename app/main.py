@@ -7,6 +7,7 @@ environment variables before importing this module).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import gradio as gr
@@ -83,6 +84,10 @@ def launch(blocks: gr.Blocks = demo, ctx: AppContext = context) -> None:
     if ctx.start_demo_indexing():
         logging.getLogger(__name__).info("indexing the demo collection in the background")
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    # Gradio's queue rebuilds a pandas table of every event it has served, after every event,
+    # for its /monitoring page (which this app does not use): 5 % of the app's time two minutes
+    # into bench.load, growing with every search. Once per thousand events is plenty.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     blocks.queue(default_concurrency_limit=4)
     blocks.launch(
         server_name=settings.host,

@@ -5,8 +5,8 @@
 Starts the app (``python -m app`` on a free port, loopback) on a private copy of ``--store``, or
 on a fresh store with the demo collection indexed first when no store is given; or targets a
 running app at ``--url``. Then, at once: ``--clients`` threads each search without pause through
-the real ``search`` endpoint (Gradio's REST API, as ``curl`` calls it: see
-:mod:`bench.gradio_rest` for why not gradio_client) with queries drawn from
+the real ``search`` endpoint (over HTTP as a browser tab calls it, one session per
+client: :mod:`bench.gradio_rest` says why not gradio_client) with queries drawn from
 ``assets/demo/queries.jsonl``; one thread uploads copies of the demo videos through ``index``,
 each re-muxed with its own title so its bytes (and so its video id) are new. At the end it
 prints the search latency (median, 95th percentile, as a client sees it: queue and HTTP
