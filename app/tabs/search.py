@@ -219,13 +219,14 @@ def build(ctx: AppContext) -> SearchHandles:
         return result, result, frame, frame, frame, ""
 
     def search(
-        query: str,
-        k: int = 10,
-        mode: str = "modality_max",
-        modalities: list[str] | None = None,
+        query_text: str,
+        k_value: int = 10,
+        mode_value: str = "modality_max",
+        chosen: list[str] | None = None,
     ) -> dict:
-        """Search the collection by text: what is seen, said or written."""
-        return search_json(ctx, query, *api_settings(k, mode, modalities))
+        """Search the collection by text: what is seen, said or written. (The parameter names
+        are the API's since it was the Search button's event: callers name them.)"""
+        return search_json(ctx, query_text, *api_settings(k_value, mode_value, chosen))
 
     def more_like_this(
         video_id: str,

@@ -22,7 +22,6 @@ leaves the retrieval figures of ``bench.corpus`` and ``bench.image_queries`` whe
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import tempfile
@@ -184,7 +183,9 @@ class ImageNetClassifier:
         if self.threads:
             options.intra_op_num_threads = self.threads
         return self._open_graph(
-            lambda graph: ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            lambda graph, _: ort.InferenceSession(
+                graph, options, providers=["CPUExecutionProvider"]
+            )
         )
 
     def _openvino_model(self) -> Any:
@@ -204,17 +205,24 @@ class ImageNetClassifier:
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = self.threads
 
-        def compile_graph(graph: bytes) -> Any:
-            return core.compile_model(openvino.convert_model(io.BytesIO(graph)), "CPU", config)
+        def compile_graph(graph: bytes, path: Path | None) -> Any:
+            # OpenVINO reads the ONNX file itself. Not ``openvino.convert_model``: that tool
+            # sends usage telemetry from a forked process, which hung a threaded indexer.
+            if path is not None:
+                return core.compile_model(str(path), "CPU", config)
+            with tempfile.TemporaryDirectory() as folder:  # the cache could not be written
+                (Path(folder) / "graph.onnx").write_bytes(graph)
+                return core.compile_model(str(Path(folder) / "graph.onnx"), "CPU", config)
 
         return self._open_graph(compile_graph)
 
-    def _open_graph(self, open_graph: Callable[[bytes], Any]) -> Any:
-        """``open_graph`` of the cached ONNX graph, exported first when missing or unusable."""
+    def _open_graph(self, open_graph: Callable[[bytes, Path | None], Any]) -> Any:
+        """``open_graph(graph, path)`` of the cached ONNX graph (its bytes, and its file, None
+        when the cache cannot be written), exported first when missing or unusable."""
         cached = self.onnx_path()
         if cached.is_file():
             try:
-                return open_graph(cached.read_bytes())
+                return open_graph(cached.read_bytes(), cached)
             except Exception as error:  # a truncated or foreign file: export it again
                 log.warning(
                     "vision: cached ONNX graph %s unusable (%s); exporting again", cached, error
@@ -222,19 +230,21 @@ class ImageNetClassifier:
         from backend.ingest.vision import network
 
         graph = network.export_onnx(network.build_model(weights_path()))
-        _write_atomically(cached, graph)
-        return open_graph(graph)
+        return open_graph(graph, cached if _write_atomically(cached, graph) else None)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes) -> bool:
     """Write via a temporary file and a rename, so a parallel reader never sees half a graph.
 
-    A cache folder that cannot be written is not an error: the graph runs from memory this time.
+    A cache folder that cannot be written is not an error (False): the graph runs from memory
+    this time.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as handle:
             handle.write(data)
         os.replace(handle.name, path)
+        return True
     except OSError as error:
         log.warning("vision: could not cache the ONNX graph at %s (%s)", path, error)
+        return False
