@@ -11,22 +11,47 @@ crop; 1.08 against 1.04 s), so onnxruntime stays.
 from __future__ import annotations
 
 from functools import cache
+from types import ModuleType
 from typing import Literal
 
 Runtime = Literal["auto", "onnx", "openvino"]
 
 
 @cache
+def import_openvino() -> ModuleType:
+    """``openvino``, imported with its usage telemetry declined for this process.
+
+    Importing ``openvino`` loads its model converter, which sends a usage event to Google
+    Analytics from a forked process unless the user opted out in a file in their home folder.
+    This tool sends nothing anywhere, and the fork, taken while LanceDB's runtime and the
+    ingest threads run, hung an indexer here. So the consent check answers "declined" in this
+    process (the user's own opt-in file is left alone). Raises ImportError without OpenVINO.
+    """
+    try:
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except ImportError:  # a build without the telemetry package sends nothing
+        pass
+    else:
+        OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
+    import openvino
+
+    return openvino
+
+
+@cache
 def openvino_computes_bfloat16() -> bool:
     """Whether OpenVINO is installed and this CPU computes bfloat16 natively."""
     try:
-        import openvino
-
+        openvino = import_openvino()
         return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     except Exception:  # not installed, or no CPU plugin
         return False
 
 
 def prefers_openvino(runtime: str) -> bool:
-    """Whether ``runtime`` ("auto", "onnx", "openvino", ...) means OpenVINO on this CPU."""
-    return runtime == "openvino" or (runtime == "auto" and openvino_computes_bfloat16())
+    """Whether ``runtime`` ("auto", "onnx", "openvino", ...) means OpenVINO on this CPU (then
+    OpenVINO is imported already, through :func:`import_openvino`)."""
+    if runtime == "openvino":
+        import_openvino()
+        return True
+    return runtime == "auto" and openvino_computes_bfloat16()

@@ -32,7 +32,11 @@ from typing import Any, Literal
 import numpy as np
 
 from backend.ingest.asr import default_cache_dir
-from backend.ingest.runtimes import openvino_computes_bfloat16, prefers_openvino
+from backend.ingest.runtimes import (
+    import_openvino,
+    openvino_computes_bfloat16,
+    prefers_openvino,
+)
 from backend.ingest.vision.errors import VisionModelError
 
 log = logging.getLogger(__name__)
@@ -189,9 +193,7 @@ class ImageNetClassifier:
         )
 
     def _openvino_model(self) -> Any:
-        import openvino
-
-        core = openvino.Core()
+        core = import_openvino().Core()
         # No pinning: OpenVINO would otherwise pin every one-thread model to the same core, so
         # that the classifier and the text detector, on two stage threads, ran one after the
         # other (measured: together 3.9 s against 2.0 s for the longer of the two).
