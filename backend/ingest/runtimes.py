@@ -33,8 +33,13 @@ def import_openvino() -> ModuleType:
         pass
     else:
         OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
-    import openvino
-
+    try:
+        import openvino
+    except ImportError as error:
+        raise ImportError(
+            "OpenVINO is not installed in this Python: pip install openvino, "
+            "or choose the onnx runtime"
+        ) from error
     return openvino
 
 

@@ -32,11 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from backend.ingest.asr import default_cache_dir
-from backend.ingest.runtimes import (
-    import_openvino,
-    openvino_computes_bfloat16,
-    prefers_openvino,
-)
+from backend.ingest.runtimes import import_openvino, openvino_computes_bfloat16
 from backend.ingest.vision.errors import VisionModelError
 
 log = logging.getLogger(__name__)
@@ -145,32 +141,28 @@ class ImageNetClassifier:
         if any(m is not None for m in (self._compiled, self._session, self._torch_model)):
             return
         wanted = self.requested_backend
-        if prefers_openvino(wanted):
-            try:
-                self._compiled = self._openvino_model()
-                return
-            except VisionModelError:
-                raise
-            except Exception as error:
-                if wanted == "openvino":
-                    raise VisionModelError(
-                        f"OpenVINO could not run the image classifier ({error}); "
-                        "use backend='auto' or 'onnx'"
-                    ) from error
-                log.warning("vision: OpenVINO failed (%s); using onnxruntime", error)
+        # (runtime, its name in messages, what to ask for instead, what runs if it fails)
+        runtimes = []
+        if wanted == "openvino" or (wanted == "auto" and openvino_computes_bfloat16()):
+            runtimes.append(("openvino", "OpenVINO", "onnx", "onnxruntime"))
         if wanted in ("auto", "onnx"):
+            runtimes.append(("onnx", "onnxruntime", "torch", "torch (slower)"))
+        for runtime, name, instead, fallback in runtimes:
             try:
-                self._session = self._onnx_session()
+                if runtime == "openvino":
+                    self._compiled = self._openvino_model()
+                else:
+                    self._session = self._onnx_session()
                 return
             except VisionModelError:
                 raise
             except Exception as error:
-                if wanted == "onnx":
+                if wanted == runtime:
                     raise VisionModelError(
-                        f"onnxruntime could not run the image classifier ({error}); "
-                        "use backend='auto' or 'torch'"
+                        f"{name} could not run the image classifier ({error}); "
+                        f"use backend='auto' or '{instead}'"
                     ) from error
-                log.warning("vision: ONNX export or run failed (%s); using torch (slower)", error)
+                log.warning("vision: %s failed (%s); using %s", name, error, fallback)
         from backend.ingest.vision import network
 
         if self.threads:
