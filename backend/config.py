@@ -125,6 +125,9 @@ class EncoderSettings:
     device: str = "auto"  # "auto", "cpu", "cuda"
     load_in_4bit: bool = False
     batch_size: int = 32
+    # What runs the default encoder's MiniLM: "auto" is onnxruntime (the same vectors as torch
+    # for a third of a query's CPU: backend.encoders.default.onnx_states), torch if it fails.
+    runtime: Literal["auto", "onnx", "torch"] = "auto"
 
 
 @dataclass(frozen=True)

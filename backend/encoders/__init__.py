@@ -15,7 +15,9 @@ def build_encoder(settings: EncoderSettings) -> Encoder:
         from backend.encoders.lora import adapter_or_none
 
         return DefaultEncoder(
-            batch_size=settings.batch_size, adapter=adapter_or_none(settings.adapter)
+            batch_size=settings.batch_size,
+            adapter=adapter_or_none(settings.adapter),
+            runtime=settings.runtime,
         )
     if settings.name == "clamr":
         from backend.encoders.clamr import build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,3 +134,32 @@ def video_row(video: IngestedVideo, modalities: tuple[str, ...], n_tokens: int) 
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "ingest_json": ingest_to_json(video),
     }
+
+
+class RecordCache:
+    """Video records by id, for one version of the ``videos`` table at a time: a search's hits
+    were read from the table on every search (two queries each, 4 ms on the demo collection).
+    Any new version (a video added, replaced or deleted, by any process) empties it; at most
+    ``limit`` records are kept. Safe to share between threads."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._version: int | None = None
+        self._records: dict[str, VideoRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version: int, video_ids: list[str]) -> dict[str, VideoRecord]:
+        """The cached records of ``video_ids`` at ``version`` (those it has)."""
+        with self._lock:
+            if version != self._version:
+                self._version, self._records = version, {}
+            return {i: self._records[i] for i in video_ids if i in self._records}
+
+    def put(self, version: int, records: list[VideoRecord]) -> None:
+        """Keep ``records``, read at ``version`` or later."""
+        with self._lock:
+            if version != self._version:
+                return
+            if len(self._records) + len(records) > self._limit:
+                self._records = {}
+            self._records.update((r.video_id, r) for r in records)

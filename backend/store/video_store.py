@@ -23,11 +23,12 @@ so a row written by another process is seen by the next read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import lancedb
 import pyarrow as pa
@@ -40,7 +41,7 @@ from backend.store.filters import column_values, in_list, quote
 from backend.store.labels import LabelStore
 from backend.store.pools import PoolStore
 from backend.store.query_sets import QueryStore
-from backend.store.records import VideoRecord
+from backend.store.records import RecordCache, VideoRecord
 from backend.store.rows import PreparedVideo, prepare_video
 from backend.store.write_lock import claim, store_lock
 
@@ -69,6 +70,9 @@ class VideoStore:
         self.meta = meta
         self._writes_for = writes_for  # (encoder, dim) whose tokens this object commits
         self._lock = store_lock(uri)
+        self._readers: dict[str, lancedb.table.Table] = {}  # see _read
+        self._meta_version: int | None = None  # the meta table's version self.meta was read at
+        self._records = RecordCache()
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -159,9 +163,18 @@ class VideoStore:
         return self.meta.get("tokens_table", "tokens")
 
     def refresh(self) -> bool:
-        """Read ``meta`` again; True if the active version changed since it was last read."""
+        """Read ``meta`` again if it changed; True if the active version changed since it was
+        last read. Every search calls this: the rows are read only when the table's version
+        moved (its version first, so that a commit in between is read again next time)."""
         before = (self.tokens_table, self.encoder_identity)
-        self.meta = self._read_meta(self._db) or self.meta
+        try:
+            version = self._read("meta", lambda table: table.version)
+        except Exception:  # not committed yet (a store being created)
+            version = None
+        if version is None or version != self._meta_version:
+            meta = self._read_meta(self._db)
+            self.meta = meta or self.meta
+            self._meta_version = version if meta else None
         return (self.tokens_table, self.encoder_identity) != before
 
     # ----------------------------------------------------------------- locking
@@ -214,6 +227,21 @@ class VideoStore:
         """A table for reading; writes go through this class's methods."""
         return self._db.open_table(name)
 
+    def _read(self, name: str, read: Callable[[lancedb.table.Table], Any]) -> Any:
+        """``read(table)`` on a kept handle of table ``name``, for the reads every search makes
+        (versions, video rows). With a read consistency interval of 0 a kept handle sees every
+        commit, as a new one does, without the open (0.5 ms, and a round trip to LanceDB's
+        event loop that waits for the GIL under load). A handle that fails (its table dropped
+        and made again) is opened afresh once."""
+        handle = self._readers.get(name)
+        if handle is not None:
+            try:
+                return read(handle)
+            except Exception:
+                self._readers.pop(name, None)
+        handle = self._readers[name] = self._db.open_table(name)
+        return read(handle)
+
     def table_names(self) -> list[str]:
         return list(self._db.list_tables().tables)
 
@@ -230,7 +258,8 @@ class VideoStore:
     def versions(self) -> tuple[str, int, int]:
         """Changes whenever the visible collection may have changed (for caches)."""
         tokens = self.tokens_table
-        return tokens, self.table("videos").version, self.table(tokens).version
+        version = lambda table: table.version  # noqa: E731
+        return tokens, self._read("videos", version), self._read(tokens, version)
 
     # ----------------------------------------------------------------- writing
     def add_video(self, video: IngestedVideo, tokens: TokenVectors) -> VideoRecord:
@@ -402,19 +431,31 @@ class VideoStore:
         return column_values(self.table("videos"), "video_id")
 
     def has_video(self, video_id: str) -> bool:
-        return self.table("videos").count_rows(f"video_id = {quote(video_id)}") > 0
+        where = f"video_id = {quote(video_id)}"
+        return self._read("videos", lambda table: table.count_rows(where)) > 0
 
     def videos(self, video_ids: Iterable[str] | None = None) -> list[VideoRecord]:
-        table = self.table("videos")
+        """Records of all videos, or of ``video_ids`` (those present); the records of a search's
+        hits come from a cache kept per version of the ``videos`` table."""
         if video_ids is None:
-            rows = table.to_arrow().to_pylist()
-        else:
-            ids = list(video_ids)
-            if not ids:
-                return []
-            rows = table.search().where(in_list("video_id", ids)).limit(None).to_arrow()
-            rows = rows.select(schema.VIDEOS.names).to_pylist()
-        return sorted((VideoRecord.from_row(r) for r in rows), key=lambda r: r.path)
+            rows = self.table("videos").to_arrow().to_pylist()
+            return sorted((VideoRecord.from_row(r) for r in rows), key=lambda r: r.path)
+        ids = list(dict.fromkeys(video_ids))
+        if not ids:
+            return []
+        version = self._read("videos", lambda table: table.version)
+        found = self._records.get(version, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+
+            def query(table: lancedb.table.Table) -> list[dict]:
+                rows = table.search().where(in_list("video_id", missing)).limit(None).to_arrow()
+                return rows.select(schema.VIDEOS.names).to_pylist()
+
+            fetched = [VideoRecord.from_row(r) for r in self._read("videos", query)]
+            self._records.put(version, fetched)
+            found.update((r.video_id, r) for r in fetched)
+        return sorted(found.values(), key=lambda r: r.path)
 
     def video(self, video_id: str) -> VideoRecord | None:
         found = self.videos([video_id])

@@ -102,3 +102,27 @@ def test_what_another_connection_writes_is_read_at_once(tmp_path):
     VideoStore.open(tmp_path / "s", "enc:a", 8).add_video(make_video("v"), random_tokens(1, COUNTS))
     assert reader.video_ids() == ["v"]
     assert handle.count_rows() == 1  # LanceDB reads with strong consistency here
+
+
+def test_kept_reads_follow_another_connections_writes(tmp_path):
+    """Records, versions and meta are read through kept handles and a record cache (the reads
+    of every search); each follows what another connection commits, at the next read."""
+    reader = VideoStore.open(tmp_path / "s", "enc:a", 8)
+    writer = VideoStore.open(tmp_path / "s", "enc:a", 8)
+    writer.add_video(make_video("v", "first words"), random_tokens(1, COUNTS))
+    assert reader.videos(["v"])[0].ingested().transcript.text == "first words"
+    before = reader.versions()
+
+    writer.add_video(make_video("v", "second words"), random_tokens(2, COUNTS))  # replaced
+    assert reader.videos(["v"])[0].ingested().transcript.text == "second words"
+    assert reader.versions() != before and reader.has_video("v")
+
+    writer.add_video(make_video("w", "third"), random_tokens(3, COUNTS))
+    assert [r.video_id for r in reader.videos(["w", "v", "w", "gone"])] == ["v", "w"]
+    writer.delete_video("v")
+    assert [r.video_id for r in reader.videos(["v", "w"])] == ["w"]
+    assert not reader.has_video("v")
+
+    writer.set_meta({"note": "from the other connection"})
+    assert not reader.refresh()  # the active version did not change ...
+    assert reader.meta["note"] == "from the other connection"  # ... but meta was read again

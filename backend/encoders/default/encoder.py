@@ -27,7 +27,13 @@ from bm25s.stopwords import STOPWORDS_EN
 from backend.encoders.base import Encoder, Modality, TokenVectors
 from backend.encoders.default.documents import TextUnit, document_units
 from backend.encoders.default.image_tokens import region_tokens, video_image_tokens
-from backend.encoders.default.token_model import DIM, MODEL_NAME, EncodedSequence, MiniLMTokenModel
+from backend.encoders.default.token_model import (
+    DIM,
+    MODEL_NAME,
+    EncodedSequence,
+    MiniLMTokenModel,
+    TextRuntime,
+)
 from backend.encoders.lora import adapter_fingerprint
 from backend.encoders.search_text import normalise_word, split_words
 from backend.ingest.types import IngestedVideo
@@ -65,14 +71,18 @@ class DefaultEncoder(Encoder):
         drop_query_stopwords: bool = True,
         adapter: str | Path | None = None,
         token_model: MiniLMTokenModel | None = None,
+        runtime: TextRuntime = "auto",
     ) -> None:
-        """``token_model`` replaces the packaged model (a model being trained, for evaluation)."""
+        """``token_model`` replaces the packaged model (a model being trained, for evaluation);
+        ``runtime`` says what runs MiniLM (:class:`MiniLMTokenModel`)."""
         self._identity = f"default:{MODEL_NAME}"
         if adapter is not None:
             self._identity += f"+lora:{adapter_fingerprint(adapter)}"
         elif token_model is not None:
             self._identity += "+in-memory"
-        self._model = token_model or MiniLMTokenModel(batch_size=batch_size, adapter=adapter)
+        self._model = token_model or MiniLMTokenModel(
+            batch_size=batch_size, adapter=adapter, runtime=runtime
+        )
         self._drop_query_stopwords = drop_query_stopwords
         self._tagger = None  # the image model, for query pictures; loaded on first use
 

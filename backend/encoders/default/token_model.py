@@ -11,15 +11,20 @@ weights. Tokenising and the forward pass are module functions (:func:`tokenize_w
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
+log = logging.getLogger(__name__)
+
+TextRuntime = Literal["auto", "onnx", "torch"]
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # the length the model was trained with
@@ -105,33 +110,81 @@ def load_minilm(model_path: Path | None = None, adapter: str | Path | None = Non
 
 
 class MiniLMTokenModel:
-    """Loads lazily, once per process; safe to share between threads."""
+    """Loads lazily, once per process; safe to share between threads.
+
+    ``runtime``: ``"onnx"`` runs the forward pass on onnxruntime (:mod:`.onnx_states`, the same
+    numbers for a third of the CPU), ``"torch"`` in eager torch, ``"auto"`` onnxruntime unless it
+    cannot load or export the graph (then torch, with a warning).
+    """
 
     def __init__(
         self,
         model_path: Path | None = None,
         batch_size: int = 32,
         adapter: str | Path | None = None,
+        runtime: TextRuntime = "auto",
+        cache_dir: Path | None = None,
     ) -> None:
+        if runtime not in ("auto", "onnx", "torch"):
+            raise ValueError(f"unknown text runtime {runtime!r}: choose auto, onnx or torch")
         self._model_path = model_path
         self._adapter = adapter
         self._batch_size = batch_size
+        self._runtime = runtime
+        self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._tokenizer = None
         self._model = None
+        self._onnx = None  # OnnxTokenStates when the graph runs on onnxruntime
 
     @classmethod
     def from_loaded(cls, tokenizer, model: torch.nn.Module, batch_size: int = 32):
         """Around a model already in memory (a model being fine-tuned, for its evaluation)."""
-        token_model = cls(batch_size=batch_size)
+        token_model = cls(batch_size=batch_size, runtime="torch")
         token_model._tokenizer, token_model._model = tokenizer, model
         return token_model
 
+    @property
+    def runtime(self) -> str:
+        """What runs the forward pass, ``"onnx"`` or ``"torch"`` (loads the model)."""
+        self._load()
+        return "onnx" if self._onnx is not None else "torch"
+
     def _load(self) -> None:
         with self._lock:
-            if self._model is not None:
+            if self._model is not None or self._onnx is not None:
                 return
+            if self._runtime != "torch":
+                try:
+                    self._onnx = self._onnx_states()
+                    return
+                except Exception as error:
+                    if self._runtime == "onnx":
+                        raise RuntimeError(
+                            f"onnxruntime could not run MiniLM ({error}); use runtime "
+                            "'auto' or 'torch'"
+                        ) from error
+                    log.warning("text encoder: onnxruntime failed (%s); using torch", error)
             self._tokenizer, self._model = load_minilm(self._model_path, self._adapter)
+
+    def _onnx_states(self):
+        from transformers import AutoTokenizer
+
+        from backend.encoders.default import onnx_states
+        from backend.encoders.lora import adapter_fingerprint
+        from backend.ingest.asr import default_cache_dir
+
+        path = self._model_path or packaged_model_path()
+        fingerprint = adapter_fingerprint(self._adapter) if self._adapter is not None else None
+        cached = onnx_states.graph_path(self._cache_dir or default_cache_dir(), path, fingerprint)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+
+        def export() -> bytes:
+            return onnx_states.export_graph(*load_minilm(path, self._adapter))
+
+        states = onnx_states.OnnxTokenStates.load(cached, export)
+        self._tokenizer = tokenizer
+        return states
 
     def encode(self, sequences: Sequence[Sequence[str]]) -> list[EncodedSequence]:
         """Encode word sequences; each must fit in ``MAX_TOKENS`` word-pieces or is truncated."""
@@ -144,19 +197,22 @@ class MiniLMTokenModel:
                 results[i] = encoded
         return results  # type: ignore[return-value]
 
-    @torch.inference_mode()
     def _encode_batch(self, batch: list[Sequence[str]]) -> list[EncodedSequence]:
         tokenized = tokenize_words(self._tokenizer, batch)
+        if self._onnx is not None:
+            rows = self._onnx(tokenized)
+        else:
+            rows = [row.float().cpu().numpy() for row in self._torch_states(tokenized)]
+        return [
+            EncodedSequence(vectors=np.ascontiguousarray(row, dtype=np.float32), word_index=index)
+            for row, index in zip(rows, tokenized.word_index)
+        ]
+
+    @torch.inference_mode()
+    def _torch_states(self, tokenized: TokenizedBatch) -> list[torch.Tensor]:
         was_training = self._model.training
         self._model.eval()
         try:
-            rows = token_states(self._model, tokenized)
+            return token_states(self._model, tokenized)
         finally:
             self._model.train(was_training)
-        return [
-            EncodedSequence(
-                vectors=np.ascontiguousarray(row.float().cpu().numpy(), dtype=np.float32),
-                word_index=index,
-            )
-            for row, index in zip(rows, tokenized.word_index)
-        ]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from backend.graph_cache import onnxruntime_session, open_cached_graph
 from backend.ingest.asr import default_cache_dir
 from backend.ingest.runtimes import import_openvino, openvino_computes_bfloat16
 from backend.ingest.vision.errors import VisionModelError
@@ -172,17 +172,7 @@ class ImageNetClassifier:
         self._torch_model = network.build_model(weights_path())
 
     def _onnx_session(self) -> Any:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        return self._open_graph(
-            lambda graph, _: ort.InferenceSession(
-                graph, options, providers=["CPUExecutionProvider"]
-            )
-        )
+        return self._open_graph(lambda graph, _: onnxruntime_session(graph, self.threads or 0))
 
     def _openvino_model(self) -> Any:
         core = import_openvino().Core()
@@ -211,34 +201,11 @@ class ImageNetClassifier:
         return self._open_graph(compile_graph)
 
     def _open_graph(self, open_graph: Callable[[bytes, Path | None], Any]) -> Any:
-        """``open_graph(graph, path)`` of the cached ONNX graph (its bytes, and its file, None
-        when the cache cannot be written), exported first when missing or unusable."""
-        cached = self.onnx_path()
-        if cached.is_file():
-            try:
-                return open_graph(cached.read_bytes(), cached)
-            except Exception as error:  # a truncated or foreign file: export it again
-                log.warning(
-                    "vision: cached ONNX graph %s unusable (%s); exporting again", cached, error
-                )
-        from backend.ingest.vision import network
+        """``open_graph(graph, path)`` of the cached ONNX graph, exported when missing."""
 
-        graph = network.export_onnx(network.build_model(weights_path()))
-        return open_graph(graph, cached if _write_atomically(cached, graph) else None)
+        def export() -> bytes:
+            from backend.ingest.vision import network
 
+            return network.export_onnx(network.build_model(weights_path()))
 
-def _write_atomically(path: Path, data: bytes) -> bool:
-    """Write via a temporary file and a rename, so a parallel reader never sees half a graph.
-
-    A cache folder that cannot be written is not an error (False): the graph runs from memory
-    this time.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
-        return True
-    except OSError as error:
-        log.warning("vision: could not cache the ONNX graph at %s (%s)", path, error)
-        return False
+        return open_cached_graph(self.onnx_path(), export, open_graph, "vision")
