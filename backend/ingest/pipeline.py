@@ -55,7 +55,12 @@ class Ingestor:
         self._stages: ThreadPoolExecutor | None = None
         #: Worker threads run below searches in the same process (:mod:`.priority`).
         self.nice = settings.ingest.nice if self.parallel else 0
-        self._ahead = ReadAhead(self._read_file, thread_initializer(self.nice))
+        self._ahead = ReadAhead(
+            self._read_file,
+            thread_initializer(self.nice),
+            duration=lambda path: probe_video(path).duration_s,
+            ahead_s=settings.ingest.read_ahead_s,
+        )
         # Two videos may be read at once (one ahead): models load once, under this lock.
         self._loading = threading.RLock()
 

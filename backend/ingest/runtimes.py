@@ -10,11 +10,14 @@ crop; 1.08 against 1.04 s), so onnxruntime stays.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from types import ModuleType
 from typing import Literal
 
 Runtime = Literal["auto", "onnx", "openvino"]
+
+_IMPORTING = threading.Lock()
 
 
 @cache
@@ -27,19 +30,26 @@ def import_openvino() -> ModuleType:
     ingest threads run, hung an indexer here. So the consent check answers "declined" in this
     process (the user's own opt-in file is left alone). Raises ImportError without OpenVINO.
     """
-    try:
-        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
-    except ImportError:  # a build without the telemetry package sends nothing
-        pass
-    else:
-        OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
-    try:
-        import openvino
-    except ImportError as error:
-        raise ImportError(
-            "OpenVINO is not installed in this Python: pip install openvino, "
-            "or choose the onnx runtime"
-        ) from error
+    with _IMPORTING:
+        try:
+            from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+        except ImportError:  # a build without the telemetry package sends nothing
+            pass
+        else:
+            OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
+        try:
+            import openvino
+        except ImportError as error:
+            raise ImportError(
+                "OpenVINO is not installed in this Python: pip install openvino, "
+                "or choose the onnx runtime"
+            ) from error
+        # The first tensor shown to numpy sets up OpenVINO's numpy glue: a C++ static whose
+        # initializer waits for the GIL. Two stage threads doing it at once deadlocked (seen
+        # once, in bench.corpus's warm-up: the OCR detector's and the classifier's first
+        # inference, each thread waiting for the other), so it is done here, on one thread.
+        for element in (openvino.Type.u8, openvino.Type.f32):
+            openvino.Tensor(element, [1]).data  # noqa: B018
     return openvino
 
 

@@ -18,6 +18,7 @@ from backend.ingest.types import IngestedVideo
 
 SPEAKER = "corpus/grid_lipnet/bbaf2n.mpg"  # 3 s, a face saying "bin blue at f two now"
 SECOND_SPEAKER = "corpus/grid_lipnet/brbk7n.mpg"
+THIRD_SPEAKER = "corpus/grid_lipnet/lwbsza.mpg"
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,17 @@ def test_stage_threads_run_below_the_caller(side_by_side: Ingestor, shared_data:
     wanted = max(caller, Settings().ingest.nice)
     assert {_nice(t) for t in [*stage_threads, *asr_threads]} == {wanted}
     assert _nice(threading.get_native_id()) == caller  # the caller's own priority is its own
+
+
+def test_short_files_are_read_ahead_two_at_a_time(shared_data: Path):
+    """Beyond the next file, files are read ahead while those ahead total under
+    ``read_ahead_s`` seconds of video (3 s each here): two under 120 s, one under 4 s."""
+    paths = [shared_data / p for p in (SPEAKER, SECOND_SPEAKER, THIRD_SPEAKER)]
+    for limit, expected in ((120.0, paths[1:3]), (4.0, paths[1:2])):
+        settings = replace(Settings(), ingest=IngestSettings(read_ahead_s=limit))
+        ingestor = Ingestor(settings)
+        for path in ingestor.read_ahead(paths):
+            ingestor.ingest(path)
+            if path == paths[0]:
+                assert ingestor._ahead.pending == expected, limit
+        assert ingestor._ahead.pending == []
