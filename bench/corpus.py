@@ -145,16 +145,21 @@ def retrieval(collection: Collection) -> dict:
 
 
 def compare_runs(old: dict[str, list[TextSpan]], new: dict[str, list[TextSpan]], every_s: float):
-    totals = {"old_spans": 0, "kept": 0, "lost": 0, "extra": 0, "lost_words": 0}
+    totals = {"old_spans": 0, "kept": 0, "lost": 0, "extra": 0, "lost_words": 0, "moved": 0}
     lost, extra = [], []
     for name in sorted(old):
         result = compare_spans(old[name], new.get(name, []), every_s)
+        moved = result.moved(new.get(name, []), every_s)
         totals["old_spans"] += len(old[name])
         totals["kept"] += len(result.kept)
         totals["lost"] += len(result.lost)
         totals["extra"] += len(result.extra)
         totals["lost_words"] += len(result.words(result.lost))
-        lost += [f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" for s in result.lost]
+        totals["moved"] += len(moved)
+        lost += [
+            f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" + (" (moved)" if s in moved else "")
+            for s in result.lost
+        ]
         extra += [f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" for s in result.extra]
     return {**totals, "lost_spans": lost, "extra_spans": extra}
 
@@ -306,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nOCR spans, new vs old (same text and place, start and end within "
             f"{base.frames.every_s:g} s): {c['kept']} of {c['old_spans']} kept, {c['lost']} lost "
-            f"({c['lost_words']} word-like), {c['extra']} new"
+            f"({c['lost_words']} word-like; {c['moved']} moved: the same text read at the same "
+            f"place at overlapping times, the rest read as other text), {c['extra']} new"
         )
         for line in c["lost_spans"]:
             print(f"- lost: {line}")

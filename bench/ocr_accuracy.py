@@ -155,6 +155,31 @@ class SpanComparison:
         """The spans that read as words (lone glyphs are mostly texture read as text)."""
         return [s for s in spans if is_wordlike(s.text)]
 
+    def moved(self, candidate: Sequence[TextSpan], tolerance_s: float) -> list[TextSpan]:
+        """The lost spans that ``candidate`` does read, the same text at the same place at
+        times overlapping theirs (within ``tolerance_s``), only starting or ending elsewhere:
+        the lost spans whose timing moved, as against those read as other text.
+
+        >>> a = TextSpan("EXIT", 3.0, 3.0, (0, 0, 10, 10))
+        >>> b = TextSpan("EXIT", 0.0, 3.0, (0, 0, 10, 10))
+        >>> c = TextSpan("EX1T", 3.0, 3.0, (0, 0, 10, 10))
+        >>> [s.text for s in compare_spans([a], [b], 1.0).moved([b], 1.0)]
+        ['EXIT']
+        >>> compare_spans([c], [b], 1.0).moved([b], 1.0)
+        []
+        """
+        return [
+            ref
+            for ref in self.lost
+            if any(
+                same_text(ref.text, c.text)
+                and box_overlap(ref.box, c.box) >= 0.5
+                and c.start_s <= ref.end_s + tolerance_s
+                and c.end_s >= ref.start_s - tolerance_s
+                for c in candidate
+            )
+        ]
+
 
 def compare_spans(
     reference: Sequence[TextSpan], candidate: Sequence[TextSpan], tolerance_s: float

@@ -41,11 +41,18 @@ def test_stage_table_gives_seconds_per_minute_of_video_for_each_mode():
 
 def test_spans_are_compared_per_file_within_the_sampling_interval():
     box = (0.0, 0.0, 10.0, 10.0)
-    old = {"a.mp4": [TextSpan("EXIT", 0.0, 4.0, box), TextSpan("Q", 2.0, 2.0, box)]}
-    new = {"a.mp4": [TextSpan("Exit", 1.0, 4.0, box), TextSpan("OPEN", 5.0, 6.0, box)]}
+    old = {
+        "a.mp4": [
+            TextSpan("EXIT", 0.0, 4.0, box),
+            TextSpan("Q", 2.0, 2.0, box),
+            TextSpan("OPEN", 7.0, 7.0, box),
+        ]
+    }
+    new = {"a.mp4": [TextSpan("Exit", 1.0, 4.0, box), TextSpan("OPEN", 5.0, 7.0, box)]}
     result = corpus.compare_runs(old, new, every_s=1.0)
-    assert (result["kept"], result["lost"], result["lost_words"], result["extra"]) == (1, 1, 0, 1)
-    assert result["lost_spans"] == ["a.mp4 'Q' 2.00-2.00"]
+    assert (result["kept"], result["lost"], result["lost_words"], result["extra"]) == (1, 2, 1, 1)
+    assert result["moved"] == 1  # OPEN: read at 7 s by both, but new reads it from 5 s
+    assert result["lost_spans"] == ["a.mp4 'Q' 2.00-2.00", "a.mp4 'OPEN' 7.00-7.00 (moved)"]
 
 
 @pytest.mark.slow
