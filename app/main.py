@@ -12,7 +12,7 @@ import sys
 
 import gradio as gr
 
-from app import assessor
+from app import assessor, gradio_cache
 from app.cards import CSS
 from app.context import AppContext
 from app.judging_view import CSS as JUDGING_CSS
@@ -88,6 +88,7 @@ def launch(blocks: gr.Blocks = demo, ctx: AppContext = context) -> None:
     # for its /monitoring page (which this app does not use): 5 % of the app's time two minutes
     # into bench.load, growing with every search. Once per thousand events is plenty.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+    gradio_cache.install()  # output pictures written whole (two requests, one picture)
     blocks.queue(default_concurrency_limit=4)
     blocks.launch(
         server_name=settings.host,

@@ -1,16 +1,16 @@
 """MiniLM's token states on onnxruntime: the numbers torch gives, for a third of the CPU.
 
 Why: every search encodes its query. In eager torch, MiniLM's forward pass over a short query
-took 20 ms of CPU on two threads (11 on one) on this project's 2-core Zen 4, most of it Python
+took 17-21 ms of CPU on two threads (11 on one) on this project's 2-core Zen 4, most of it Python
 dispatching modules while holding the GIL, which the app's other requests then waited for.
-onnxruntime runs the same graph in 4.6 ms on one thread with the GIL released, and a batch of 32
-transcript lines in 0.26 s of CPU against 0.36 (``onnx_states`` docstring figures: one-off
-script, 17 demo queries x 5).
+onnxruntime runs the same graph in 4.8 ms on one thread with the GIL released, and a batch of 32
+transcript lines in 0.26 s of CPU against 0.36 (a one-off script over the demo queries).
 
 The graph is exported from torch with the LoRA adapter, if any, merged into the weights and the
 normalisation included, checked against torch on a padded batch at export, and cached as
 ``<cache>/text/minilm-<digest of weights and adapter>-v<EXPORT_VERSION>.onnx`` (about 90 MB per
-adapter). Training never runs here: it needs gradients, so it calls torch (``token_states``).
+adapter; the export takes about ten seconds, once). Training never runs here: it needs
+gradients, so it calls torch (``token_states``).
 """
 
 from __future__ import annotations
