@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -196,3 +197,25 @@ def test_all_counter_frames_through_read_frames(
     assert _counter_recall(by_time, references) >= 0.85
     assert len([s for s in spans if s.text.startswith("Frame")]) == 30
     assert all(s.start_s == s.end_s for s in spans)
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "openvino"])
+def test_threads_reading_at_once_read_what_one_thread_reads(runtime: str, shared_data: Path):
+    """Ingest runs the OCR of two videos at once on one engine (a file read ahead): each thread
+    must get its own picture's text. (rapidocr keeps one OpenVINO request per model, which two
+    threads used to overwrite: "口ater" for "Water".)"""
+    engine = TextReader(replace(OcrSettings(), runtime=runtime)).engine
+    paths = [counter_path(n) for n in (3, 7, 12, 18, 25, 29)] + [
+        "ocr/tesseract_testing/phototest.tif"
+    ]
+    pictures = [load_rgb(shared_data / p) for p in paths]
+
+    def read(picture: np.ndarray) -> list[tuple[str, float]]:
+        quads = engine.detect(picture, scale=1.0)
+        return [(text, round(score, 4)) for text, score in engine.recognise(picture, quads)]
+
+    alone = [read(p) for p in pictures]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            together = list(pool.map(read, pictures))
+            assert together == alone

@@ -15,7 +15,9 @@ read incrementally (:mod:`backend.ingest.ocr.incremental`). On a picture of ordi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import cv2
 import numpy as np
@@ -101,11 +103,19 @@ class RapidOcrEngine:
             params["EngineConfig.openvino.num_streams"] = 1
         self._ocr = RapidOCR(params=params)
         self.runtime = "openvino" if prefers_openvino(runtime) else "onnx"
+        # rapidocr keeps one OpenVINO infer request per model, which must not serve two threads
+        # at once (ingest reads two videos' text at once when a file is read ahead): "Infer
+        # Request is busy", or one thread's input under the other's output ("口ater" for
+        # "Water"). onnxruntime's sessions are safe to share.
+        self._models: AbstractContextManager = (
+            threading.Lock() if self.runtime == "openvino" else nullcontext()
+        )
 
     def read_image(self, image: np.ndarray) -> list[OcrLine]:
         # rapidocr treats a 3-channel array as BGR (OpenCV's order); frames are RGB.
         bgr = np.ascontiguousarray(as_rgb(image)[:, :, ::-1])
-        result = self._ocr(bgr)
+        with self._models:
+            result = self._ocr(bgr)
         if result.boxes is None or result.txts is None or result.scores is None:
             return []
         return [
@@ -131,7 +141,8 @@ class RapidOcrEngine:
         resized = cv2.resize(bgr, size, interpolation=method)
         # The network's input: (x / 255 - 0.5) / 0.5, channels first, as rapidocr prepares it.
         pixels = resized.astype(np.float32) * np.float32(2 / 255) - np.float32(1.0)
-        prediction = detector.session(pixels.transpose(2, 0, 1)[None])
+        with self._models:
+            prediction = detector.session(pixels.transpose(2, 0, 1)[None])
         boxes, _ = detector.postprocess_op(prediction, (height, width))
         if len(boxes) == 0:
             return []
@@ -147,8 +158,9 @@ class RapidOcrEngine:
 
         bgr = np.ascontiguousarray(as_rgb(image)[:, :, ::-1])
         crops = [get_rotate_crop_image(bgr, np.array(q, np.float32)) for q in quads]
-        upright, _ = self._ocr.cls_and_rotate(crops)
-        result = self._ocr.recognize_txt(upright)
+        with self._models:
+            upright, _ = self._ocr.cls_and_rotate(crops)
+            result = self._ocr.recognize_txt(upright)
         return [(str(t), float(s)) for t, s in zip(result.txts, result.scores, strict=True)]
 
 
