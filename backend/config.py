@@ -183,8 +183,8 @@ class IngestSettings:
     nice: int = 10
     # Files after the next one are read ahead too while the files read ahead come to less than
     # this many seconds of video (their frames wait in memory): short files end unevenly, and a
-    # third one in flight fills the core a finished stage frees (bench.corpus: 11.0-11.4 against
-    # 11.5-11.9 s per minute of video). 0: the next file only.
+    # third one in flight fills the core a finished stage frees (corpus ingest, alternating
+    # runs: 11.0-11.4 against 11.5-11.9 s per minute of video). 0: the next file only.
     read_ahead_s: float = 120.0
 
 
