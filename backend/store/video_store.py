@@ -168,7 +168,7 @@ class VideoStore:
         moved (its version first, so that a commit in between is read again next time)."""
         before = (self.tokens_table, self.encoder_identity)
         try:
-            version = self._read("meta", lambda table: table.version)
+            version = self._version("meta")
         except Exception:  # not committed yet (a store being created)
             version = None
         if version is None or version != self._meta_version:
@@ -242,6 +242,10 @@ class VideoStore:
         handle = self._readers[name] = self._db.open_table(name)
         return read(handle)
 
+    def _version(self, name: str) -> int:
+        """The latest committed version of table ``name``, through its kept handle."""
+        return self._read(name, lambda table: table.version)
+
     def table_names(self) -> list[str]:
         return list(self._db.list_tables().tables)
 
@@ -258,8 +262,7 @@ class VideoStore:
     def versions(self) -> tuple[str, int, int]:
         """Changes whenever the visible collection may have changed (for caches)."""
         tokens = self.tokens_table
-        version = lambda table: table.version  # noqa: E731
-        return tokens, self._read("videos", version), self._read(tokens, version)
+        return tokens, self._version("videos"), self._version(tokens)
 
     # ----------------------------------------------------------------- writing
     def add_video(self, video: IngestedVideo, tokens: TokenVectors) -> VideoRecord:
@@ -443,7 +446,7 @@ class VideoStore:
         ids = list(dict.fromkeys(video_ids))
         if not ids:
             return []
-        version = self._read("videos", lambda table: table.version)
+        version = self._version("videos")
         found = self._records.get(version, ids)
         missing = [i for i in ids if i not in found]
         if missing:

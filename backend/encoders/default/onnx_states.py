@@ -9,7 +9,7 @@ transcript lines in 0.26 s of CPU against 0.36 (a one-off script over the demo q
 The graph is exported from torch with the LoRA adapter, if any, merged into the weights and the
 normalisation included, checked against torch on a padded batch at export, and cached as
 ``<cache>/text/minilm-<digest of weights and adapter>-v<EXPORT_VERSION>.onnx`` (about 90 MB per
-adapter; the export takes about ten seconds, once). Training never runs here: it needs
+adapter; the export took 5.6 s here, once). Training never runs here: it needs
 gradients, so it calls torch (``token_states``).
 """
 
