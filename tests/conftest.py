@@ -43,6 +43,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: How long a slow or GPU test may take before it is failed as hung (the default suite's limit is
+#: pyproject's `timeout`).
+LONG_SUITE_TIMEOUT_S = 3600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") or item.get_closest_marker("gpu"):
+            item.add_marker(pytest.mark.timeout(LONG_SUITE_TIMEOUT_S))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The run's last line: how many tests were skipped for want of the real data, and why
     (after pytest's own "N passed, M skipped", so it is what a reader sees last)."""

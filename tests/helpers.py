@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,13 @@ from backend.ingest.types import (
     VideoProbe,
     Word,
 )
+
+
+def fresh_processes(workers: int) -> ProcessPoolExecutor:
+    """A pool of processes started fresh (spawned), never forked: a fork copies a parent's
+    locks held by its other threads (LanceDB's runtime, onnxruntime's pools), and a child can
+    wait on one for ever. A forked pool once hung CI for its whole 90 minutes."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def make_video(video_id: str, text: str = "hello world", n_frames: int = 1) -> IngestedVideo:

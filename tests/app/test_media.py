@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from app.media import check_upload, keep_upload, served_path
+from tests.helpers import fresh_processes
 
 MB = 2**20
 
@@ -69,7 +69,7 @@ def test_uploads_of_one_name_at_once_each_get_their_own_file(tmp_path: Path) -> 
         source.parent.mkdir()
         source.write_bytes(f"video {n} ".encode() * 50_000)
         sources.append(str(source))
-    with ProcessPoolExecutor(4) as pool:
+    with fresh_processes(4) as pool:
         kept = list(pool.map(_keep, [(s, str(uploads)) for s in sources]))
         kept += pool.map(_keep, [(s, str(uploads)) for s in sources[:4]])
     names = {Path(path).name for path, _ in kept}

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import lancedb
@@ -18,6 +17,7 @@ import pytest
 from backend.store.video_store import VideoStore
 from backend.train import jobs
 from backend.train.settings import TrainSettings
+from tests.helpers import fresh_processes
 
 SMALL = {"epochs": 1, "synthetic": 12, "max_steps": 2}
 
@@ -170,7 +170,7 @@ def test_two_starts_at_once_give_one_job(tmp_path: Path) -> None:
     check-and-launch happen at a time, so the second sees the first running."""
     store = tmp_path / "store"
     VideoStore.open(store, "test-encoder", 8)  # an empty store: the runs fail on their own
-    with ProcessPoolExecutor(2) as pool:
+    with fresh_processes(2) as pool:
         outcomes = sorted(pool.map(_start, [str(store)] * 2))
     assert outcomes[0].startswith("refused") and "still running" in outcomes[0], outcomes
     assert outcomes[1].startswith("started"), outcomes
