@@ -1,7 +1,8 @@
 """Ingest speed per stage, OCR accuracy and retrieval on the real corpus, old settings beside new,
 in one run; plus search latency. Prints markdown tables (or JSON).
 
-    python -m bench.corpus [--corpus ../shared/data/corpus] [--modes old new] [--queries N]
+    python -m bench.corpus [--corpus ../shared/data/corpus] [--modes old new old-auto]
+                           [--queries N]
                            [--new-ocr KEY=VALUE ...] [--keep DIR] [--json]
 
 Each mode indexes the whole corpus into a fresh store (temporary, or under ``--keep``) with its
@@ -15,6 +16,9 @@ models already loaded (a first short video is indexed before the clock starts):
   each, the next video read ahead while this one is finished. ``--new-ocr`` changes its
   ``OcrSettings`` (e.g. ``--new-ocr full_resolution_every=8 full_on_scene_changes=false
   coarse_side=256``: less CPU, small text found later).
+- **old-auto** (only when asked): ``old`` with its models on the runtimes ``new`` uses. Its spans
+  against ``old``'s are the noise floor of the span comparison: what reading the same frames
+  the same way on another runtime changes.
 
 Per stage it prints CPU seconds and wall seconds per minute of video. CPU is counted per thread
 (``time.thread_time`` on the stage's thread, plus CTranslate2's own threads for ASR) when stages
@@ -22,10 +26,14 @@ overlap, and as process CPU time while the stage ran when they do not (exact the
 pools included); "other" is the process's CPU time not inside any stage (torch's and LanceDB's
 pools in parallel mode, model loading), so the CPU column adds up to the process's CPU time. A
 stage's wall seconds are its own elapsed time; in parallel mode stages overlap, and the **all**
-row's wall is the run's elapsed time. Then, for both modes: OCR word recall on
+row's wall is the run's elapsed time. Then, for each mode: OCR word recall on
 ``../shared/data/ocr`` (pictures read whole; the counter frames also read in order as a video),
-dev retrieval (R@1, nDCG@10 of ``retrieval_dev.jsonl``), and every OCR span of the new run
-against the old one (same text at the same place, start and end within one sampling interval).
+dev retrieval (R@1, nDCG@10 of ``retrieval_dev.jsonl``), and every OCR span of the old run
+against each other mode's (same text at the same place, start and end within one sampling
+interval: the sampling step, or neighbouring sampled frames where repeated frames were not
+sampled); a lost span is moved (read at the same place at overlapping times, by one span over
+several old ones where the old reading broke off) or read as other text. With
+``--keep``, a mode left out of ``--modes`` whose store that folder holds is compared from it.
 Timings depend on what else runs on the machine: the header gives the load average.
 """
 
@@ -39,7 +47,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from backend.bench.machine import machine_info, machine_line
@@ -53,18 +61,22 @@ STAGES = ("hash", "decode", "asr", "ocr", "vision", "encode", "store")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_CORPUS = DATA / "corpus"
 DEV_QUERIES = DATA / "retrieval_dev.jsonl"
+MODES = ("old", "new", "old-auto")
 #: Indexed before the clock starts, so that model loading is not counted as ingest.
 WARM_UP = "grid_lipnet/bbaf2n.mpg"
 
 
 def mode_settings(base: Settings, mode: str) -> Settings:
-    """``new``: the settings as given; ``old``: the path the issue started from."""
+    """``new``: the settings as given; ``old``: the path the issue started from; ``old-auto``:
+    that path with the models on the runtimes ``new`` picks (OpenVINO in bfloat16 where the CPU
+    has it)."""
     if mode == "new":
         return base
+    runtime = "auto" if mode == "old-auto" else "onnx"
     return replace(
         base,
-        vision=replace(base.vision, runtime="onnx"),
-        ocr=replace(base.ocr, incremental=False, runtime="onnx"),
+        vision=replace(base.vision, runtime=runtime),
+        ocr=replace(base.ocr, incremental=False, runtime=runtime),
         ingest=IngestSettings(parallel_stages=False),
     )
 
@@ -111,8 +123,21 @@ def ingest_run(collection: Collection, corpus: Path, parallel: bool) -> dict:
     }
 
 
-def spans_by_file(collection: Collection) -> dict[str, list[TextSpan]]:
-    return {r.file_name: r.ingested().text_spans for r in collection.videos()}
+@dataclass(frozen=True)
+class Reading:
+    """One video's on-screen text as a mode read it, and the times of its sampled frames."""
+
+    spans: list[TextSpan]
+    frame_times: list[float]
+
+
+def readings_by_file(collection: Collection) -> dict[str, Reading]:
+    return {
+        r.file_name: Reading(
+            r.ingested().text_spans, [f["time_s"] for f in collection.store.frames(r.video_id)]
+        )
+        for r in collection.videos()
+    }
 
 
 def ocr_accuracy(settings: Settings) -> dict:
@@ -144,24 +169,46 @@ def retrieval(collection: Collection) -> dict:
     return {"system": report.systems[0].name, "R@1": rows["R@1"], "nDCG@10": rows["nDCG@10"]}
 
 
-def compare_runs(old: dict[str, list[TextSpan]], new: dict[str, list[TextSpan]], every_s: float):
-    totals = {"old_spans": 0, "kept": 0, "lost": 0, "extra": 0, "lost_words": 0, "moved": 0}
+def compare_runs(old: dict[str, Reading], new: dict[str, Reading], every_s: float):
+    """Every span of the old reading against another: kept (same text and place, start and end
+    within one sampling interval), or lost, and then moved (where the old reading broke off, or
+    otherwise) or read as other text."""
+    totals = dict.fromkeys(
+        ("old_spans", "kept", "lost", "extra", "lost_words", "moved", "broken_off"), 0
+    )
     lost, extra = [], []
     for name in sorted(old):
-        result = compare_spans(old[name], new.get(name, []), every_s)
-        moved = result.moved(new.get(name, []), every_s)
-        totals["old_spans"] += len(old[name])
+        spans = new[name].spans if name in new else []
+        result = compare_spans(old[name].spans, spans, every_s, old[name].frame_times)
+        moved = result.moved(spans, every_s)
+        broken_off = result.broken_off(spans, every_s)
+        totals["old_spans"] += len(old[name].spans)
         totals["kept"] += len(result.kept)
         totals["lost"] += len(result.lost)
         totals["extra"] += len(result.extra)
         totals["lost_words"] += len(result.words(result.lost))
         totals["moved"] += len(moved)
-        lost += [
-            f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" + (" (moved)" if s in moved else "")
-            for s in result.lost
-        ]
+        totals["broken_off"] += len(broken_off)
+        for span in result.lost:
+            why = ""
+            if span in broken_off:
+                why = " (moved: the old reading broke off)"
+            elif span in moved:
+                why = " (moved)"
+            lost.append(f"{name} {span.text!r} {span.start_s:.2f}-{span.end_s:.2f}{why}")
         extra += [f"{name} {s.text!r} {s.start_s:.2f}-{s.end_s:.2f}" for s in result.extra]
     return {**totals, "lost_spans": lost, "extra_spans": extra}
+
+
+def span_summary(mode: str, c: dict, every_s: float) -> str:
+    return (
+        f"OCR spans, {mode} vs old (same text and place, start and end within one sampling "
+        f"interval: {every_s:g} s or the next sampled frame): {c['kept']} of {c['old_spans']} "
+        f"kept, {c['lost']} lost ({c['lost_words']} word-like): {c['moved']} moved (the same text "
+        f"read at the same place at overlapping times; {c['broken_off']} of them where the old "
+        f"reading broke off: one {mode} span over several old ones), "
+        f"{c['lost'] - c['moved']} read as other text; {c['extra']} {mode} spans matched none"
+    )
 
 
 def stage_table(runs: dict[str, dict]) -> str:
@@ -239,49 +286,9 @@ def run_mode(mode: str, base: Settings, corpus: Path, folder: Path) -> tuple[dic
     return result, collection
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--modes", nargs="+", default=["old", "new"], choices=["old", "new"])
-    parser.add_argument("--queries", type=int, default=50, help="search latency queries (0: none)")
-    parser.add_argument(
-        "--new-ocr", nargs="*", default=[], metavar="KEY=VALUE", help="OcrSettings of 'new'"
-    )
-    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    base = Settings.from_env()
-    base = replace(base, ocr=replace(base.ocr, **ocr_overrides(args.new_ocr)))
-    info = machine_info()
-    out_settings = {"new_ocr": dataclasses.asdict(base.ocr)}
-    out: dict = {
-        "machine": info,
-        "load_average_start": [round(x, 2) for x in os.getloadavg()],
-        **out_settings,
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as scratch:
-        folder = args.keep or Path(scratch)
-        runs, spans, collection = {}, {}, None
-        for mode in args.modes:
-            runs[mode], collection = run_mode(mode, base, args.corpus, folder)
-            spans[mode] = spans_by_file(collection)
-        out["modes"] = runs
-        if {"old", "new"} <= set(runs):
-            out["spans_new_vs_old"] = compare_runs(spans["old"], spans["new"], base.frames.every_s)
-        if args.queries and collection is not None:
-            out["search"], search_md = search_table(
-                collection, bench_queries(collection, args.queries)
-            )
-    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        print()
-        return 0
-    print(f"machine: {machine_line(info)}; load average at start {out['load_average_start']}")
-    knobs = ("full_resolution_every", "full_on_scene_changes", "coarse_side")
-    print("new OCR: " + ", ".join(f"{k}={out['new_ocr'][k]}" for k in knobs))
-    print()
-    first = runs[args.modes[0]]["ingest"]
+def print_runs(runs: dict[str, dict]) -> None:
+    """Each mode's ingest figures, then its OCR accuracy and retrieval."""
+    first = next(iter(runs.values()))["ingest"]
     print(
         f"ingest: {first['videos_indexed']} videos, {first['minutes_of_video']:.2f} min of video, "
         f"{first['videos_failed']} failed; "
@@ -306,18 +313,66 @@ def main(argv: list[str] | None = None) -> int:
             f"| {o['counter_as_video_recall']:.1%} (lowest {o['counter_as_video_lowest']:.0%}) "
             f"| {q['R@1']:.3f} | {q['nDCG@10']:.3f} |"
         )
-    if "spans_new_vs_old" in out:
-        c = out["spans_new_vs_old"]
-        print(
-            f"\nOCR spans, new vs old (same text and place, start and end within "
-            f"{base.frames.every_s:g} s): {c['kept']} of {c['old_spans']} kept, {c['lost']} lost "
-            f"({c['lost_words']} word-like; {c['moved']} moved: the same text read at the same "
-            f"place at overlapping times, the rest read as other text), {c['extra']} new"
-        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--modes", nargs="*", default=["old", "new"], choices=MODES)
+    parser.add_argument("--queries", type=int, default=50, help="search latency queries (0: none)")
+    parser.add_argument(
+        "--new-ocr", nargs="*", default=[], metavar="KEY=VALUE", help="OcrSettings of 'new'"
+    )
+    parser.add_argument("--keep", type=Path, help="keep the stores in this folder")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    base = Settings.from_env()
+    base = replace(base, ocr=replace(base.ocr, **ocr_overrides(args.new_ocr)))
+    info = machine_info()
+    out_settings = {"new_ocr": dataclasses.asdict(base.ocr)}
+    out: dict = {
+        "machine": info,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        **out_settings,
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as scratch:
+        folder = args.keep or Path(scratch)
+        runs, readings, collection = {}, {}, None
+        for mode in args.modes:
+            runs[mode], collection = run_mode(mode, base, args.corpus, folder)
+            readings[mode] = readings_by_file(collection)
+        for mode in set(MODES) - set(runs):  # a mode not run: its store kept by an earlier run
+            if (folder / f"{mode}-store").is_dir():
+                kept = Collection(mode_settings(base, mode).with_store(folder / f"{mode}-store"))
+                readings[mode] = readings_by_file(kept)
+        out["modes"] = runs
+        if "old" in readings:
+            out["spans_vs_old"] = {
+                mode: compare_runs(readings["old"], readings[mode], base.frames.every_s)
+                for mode in MODES
+                if mode != "old" and mode in readings
+            }
+        if args.queries and collection is not None:
+            out["search"], search_md = search_table(
+                collection, bench_queries(collection, args.queries)
+            )
+    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"machine: {machine_line(info)}; load average at start {out['load_average_start']}")
+    knobs = ("full_resolution_every", "full_on_scene_changes", "coarse_side")
+    print("new OCR: " + ", ".join(f"{k}={out['new_ocr'][k]}" for k in knobs))
+    print()
+    if runs:
+        print_runs(runs)
+    for mode, c in out.get("spans_vs_old", {}).items():
+        print("\n" + span_summary(mode, c, base.frames.every_s))
         for line in c["lost_spans"]:
             print(f"- lost: {line}")
         for line in c["extra_spans"]:
-            print(f"- new: {line}")
+            print(f"- {mode}: {line}")
     if "search" in out:
         print()
         print(search_md)

@@ -36,6 +36,7 @@ video (``TextReader.read_frames``) and scores, per frame, the spans shown at its
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import re
 import statistics
@@ -168,24 +169,76 @@ class SpanComparison:
         >>> compare_spans([c], [b], 1.0).moved([b], 1.0)
         []
         """
+        return [ref for ref in self.lost if _over(ref, candidate, tolerance_s)]
+
+    def broken_off(self, candidate: Sequence[TextSpan], tolerance_s: float) -> list[TextSpan]:
+        """The moved spans where the reference's own reading broke off: one candidate span runs
+        over this reference span and another of the same text at the same place (the reference
+        missed the text on a frame between them, and the candidate read on).
+
+        >>> box = (0, 0, 9, 9)
+        >>> ref = [TextSpan("LOGO", 0.0, 1.0, box), TextSpan("LOGO", 3.0, 3.0, box)]
+        >>> new = [TextSpan("LOGO", 0.0, 3.0, box)]
+        >>> [s.start_s for s in compare_spans(ref, new, 1.0).broken_off(new, 1.0)]
+        [0.0, 3.0]
+        """
+        reference = self.kept + self.lost
         return [
             ref
-            for ref in self.lost
+            for ref in self.moved(candidate, tolerance_s)
             if any(
-                same_text(ref.text, c.text)
-                and box_overlap(ref.box, c.box) >= 0.5
-                and c.start_s <= ref.end_s + tolerance_s
-                and c.end_s >= ref.start_s - tolerance_s
+                other is not ref and _over(other, [c], tolerance_s)
                 for c in candidate
+                if _over(ref, [c], tolerance_s)
+                for other in reference
             )
         ]
 
 
+def _over(span: TextSpan, candidate: Sequence[TextSpan], tolerance_s: float) -> bool:
+    """Whether a candidate span reads the same text at the same place at times overlapping
+    ``span``'s (within ``tolerance_s``)."""
+    return any(
+        same_text(span.text, c.text)
+        and box_overlap(span.box, c.box) >= 0.5
+        and c.start_s <= span.end_s + tolerance_s
+        and c.end_s >= span.start_s - tolerance_s
+        for c in candidate
+    )
+
+
+def near_in_time(a: float, b: float, tolerance_s: float, frame_times: Sequence[float]) -> bool:
+    """Whether two span times are within one sampling interval: ``tolerance_s`` apart, or on
+    neighbouring sampled frames (frames that repeat the last one are not sampled, so a still
+    shot's interval can be longer than the sampling step).
+
+    >>> near_in_time(0.0, 3.0, 1.0, []), near_in_time(0.0, 3.0, 1.0, [0.0, 3.0, 4.0])
+    (False, True)
+    >>> near_in_time(0.0, 4.0, 1.0, [0.0, 3.0, 4.0])
+    False
+    """
+    if abs(a - b) <= tolerance_s + 1e-6:
+        return True
+    times = sorted(frame_times)
+    if not times:
+        return False
+
+    def index(t: float) -> int:
+        i = bisect.bisect_left(times, t)
+        return min((j for j in (i - 1, i) if 0 <= j < len(times)), key=lambda j: abs(times[j] - t))
+
+    return abs(index(a) - index(b)) <= 1
+
+
 def compare_spans(
-    reference: Sequence[TextSpan], candidate: Sequence[TextSpan], tolerance_s: float
+    reference: Sequence[TextSpan],
+    candidate: Sequence[TextSpan],
+    tolerance_s: float,
+    frame_times: Sequence[float] = (),
 ) -> SpanComparison:
     """Match each reference span to a candidate span of the same text (``same_text``) at the
-    same place (box overlap 0.5) whose start and end are each within ``tolerance_s``.
+    same place (box overlap 0.5) whose start and end are each within one sampling interval
+    (``near_in_time``: ``tolerance_s``, or neighbouring ``frame_times``).
 
     >>> a = TextSpan("EXIT", 0.0, 4.0, (0, 0, 10, 10))
     >>> b = TextSpan("Exit", 1.0, 4.0, (1, 0, 10, 10))
@@ -193,6 +246,8 @@ def compare_spans(
     (1, 0, 0)
     >>> c = compare_spans([a], [b], 0.5); (len(c.kept), len(c.lost), len(c.extra))
     (0, 1, 1)
+    >>> c = compare_spans([a], [b], 0.5, [0.0, 1.0, 4.0]); (len(c.kept), len(c.lost))
+    (1, 0)
     """
     unused = list(candidate)
     kept, lost = [], []
@@ -203,8 +258,8 @@ def compare_spans(
                 for c in unused
                 if same_text(ref.text, c.text)
                 and box_overlap(ref.box, c.box) >= 0.5
-                and abs(c.start_s - ref.start_s) <= tolerance_s + 1e-6
-                and abs(c.end_s - ref.end_s) <= tolerance_s + 1e-6
+                and near_in_time(c.start_s, ref.start_s, tolerance_s, frame_times)
+                and near_in_time(c.end_s, ref.end_s, tolerance_s, frame_times)
             ),
             None,
         )

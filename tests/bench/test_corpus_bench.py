@@ -41,18 +41,47 @@ def test_stage_table_gives_seconds_per_minute_of_video_for_each_mode():
 
 def test_spans_are_compared_per_file_within_the_sampling_interval():
     box = (0.0, 0.0, 10.0, 10.0)
+    frames = [0.0, 1.0, 2.0, 4.0, 5.0, 6.0, 7.0, 10.0]  # 3.0 and 8-9 s repeated 2.0 and 7.0
     old = {
-        "a.mp4": [
-            TextSpan("EXIT", 0.0, 4.0, box),
-            TextSpan("Q", 2.0, 2.0, box),
-            TextSpan("OPEN", 7.0, 7.0, box),
-        ]
+        "a.mp4": corpus.Reading(
+            [
+                TextSpan("EXIT", 0.0, 4.0, box),
+                TextSpan("Q", 2.0, 2.0, box),
+                TextSpan("OPEN", 7.0, 7.0, box),
+                TextSpan("SALE", 7.0, 7.0, (20.0, 0.0, 30.0, 10.0)),
+            ],
+            frames,
+        )
     }
-    new = {"a.mp4": [TextSpan("Exit", 1.0, 4.0, box), TextSpan("OPEN", 5.0, 7.0, box)]}
+    new = {
+        "a.mp4": corpus.Reading(
+            [
+                TextSpan("Exit", 1.0, 4.0, box),
+                TextSpan("OPEN", 5.0, 7.0, box),
+                TextSpan("SALE", 7.0, 10.0, (20.0, 0.0, 30.0, 10.0)),  # the next sampled frame
+            ],
+            frames,
+        )
+    }
     result = corpus.compare_runs(old, new, every_s=1.0)
-    assert (result["kept"], result["lost"], result["lost_words"], result["extra"]) == (1, 2, 1, 1)
+    assert (result["kept"], result["lost"], result["lost_words"], result["extra"]) == (2, 2, 1, 1)
     assert result["moved"] == 1  # OPEN: read at 7 s by both, but new reads it from 5 s
+    assert result["broken_off"] == 0
     assert result["lost_spans"] == ["a.mp4 'Q' 2.00-2.00", "a.mp4 'OPEN' 7.00-7.00 (moved)"]
+
+
+def test_one_new_span_over_a_break_in_the_old_reading_is_told_apart():
+    box = (0.0, 0.0, 10.0, 10.0)
+    frames = [0.0, 1.0, 2.0, 3.0, 4.0]
+    old = {
+        "a.mp4": corpus.Reading(
+            [TextSpan("BBC FOUR", 0, 1, box), TextSpan("BBC FOUR", 3, 4, box)], frames
+        )
+    }
+    new = {"a.mp4": corpus.Reading([TextSpan("BBC FOUR", 0, 4, box)], frames)}  # read at 2 s too
+    result = corpus.compare_runs(old, new, every_s=1.0)
+    assert (result["kept"], result["moved"], result["broken_off"]) == (0, 2, 2)
+    assert result["lost_spans"][0].endswith("(moved: the old reading broke off)")
 
 
 @pytest.mark.slow
@@ -73,4 +102,4 @@ def test_bench_runs_both_modes_on_a_small_corpus(
             run["ingest"]["process_cpu_s"], abs=0.05
         )
         assert run["ocr"]["counter_as_video_recall"] == 1.0
-    assert out["spans_new_vs_old"]["lost"] == 0
+    assert out["spans_vs_old"]["new"]["lost"] == 0

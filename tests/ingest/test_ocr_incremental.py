@@ -18,6 +18,7 @@ from backend.config import FrameSettings, OcrSettings
 from backend.ingest.frames import sample_frames
 from backend.ingest.ocr import OcrLine, TextReader
 from backend.ingest.ocr.incremental import IncrementalReader
+from backend.ingest.ocr.spans import same_text
 from backend.ingest.probe import probe_video
 from backend.ingest.types import Frame
 from bench.ocr_accuracy import compare_spans, counter_sequence_recall, load_rgb
@@ -105,6 +106,19 @@ def test_text_appearing_later_is_read_from_its_frame(reader: TextReader, shared_
     spans = reader.read_frames([Frame(0.0, blank), Frame(1.0, image), Frame(2.0, image)])
     assert spans and all((s.start_s, s.end_s) == (1.0, 2.0) for s in spans)
     assert spans[0].text.startswith("This is a lot of 12 point text")
+
+
+def test_small_text_is_read_on_when_it_grows_and_over_a_moving_picture(
+    reader: TextReader, shared_data: Path
+):
+    """issue-195-aspect-ratio.mp4: BBC's logo (18 px high) becomes "BBC FOUR" at 7 s, too small
+    for the coarse look, and the letters of "BBC" do not change; from 20 s it sits over a moving
+    picture, where the coarse look loses it (reading every frame whole reads it at 7, 8, 9 s
+    and at 21 and 23 s)."""
+    spans = reader.read_frames(_frames(shared_data, "pyscenedetect/issue-195-aspect-ratio.mp4"))
+    logo = [(s.start_s, s.end_s) for s in spans if same_text(s.text, "BBCFOUR")]
+    assert any(start <= 8.0 and end >= 12.0 for start, end in logo), logo
+    assert any(start <= 21.0 and end >= 23.0 for start, end in logo), logo
 
 
 def test_pictures_of_odd_shape_are_read_whole(reader: TextReader):

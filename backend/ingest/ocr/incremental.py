@@ -13,8 +13,9 @@ frame is compared with the one read just before it (:mod:`.changes`):
    every ``OcrSettings.full_resolution_every``-th frame, which is where text of any size is
    found; in between at a short side of ``OcrSettings.coarse_side`` (a 720p frame: a fifth of
    the pixels), which finds text as large as captions and titles, plus at the frame's own
-   resolution inside the boxes where small text was read on the frame before, so that small
-   text keeps being read for as long as it is shown.
+   resolution around the boxes where small text was read on the frame before and the picture
+   changed (in the box, or beside it, where text can grow), so that small text keeps being
+   read for as long as it is shown and is read anew when it changes.
 3. **Recognised if new.** A detected box at the place of a previously read box whose pixels
    match takes over that reading; the others are recognised together, in one batched run.
 4. **Second look** (:mod:`.second_look`): where the first look read no word, the same three steps
@@ -63,6 +64,9 @@ MARGIN = 16
 #: taken for the same text.
 SAME_PLACE = 0.5
 SAME_HEIGHT = 1.4
+#: Small text is looked for again this many text heights to its sides: room for a word or two
+#: added to its line (issue-195-aspect-ratio.mp4: "BBC" becomes "BBC FOUR").
+GROWTH_WIDTH = 3
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: it holds pixels
@@ -151,7 +155,7 @@ class IncrementalReader:
         else:
             region = _grow(region, [r.line.box for r in moved], image.shape)
             self.work.full += full
-            first = self._first_look(image, plain, region, full, carried, moved)
+            first = self._first_look(image, plain, region, full, carried, moved, mask)
             found = first
             if self.settings.second_look and not found_words(_kept(first, second=False)):
                 found = first + self._second_look(image, plain, region, full, carried, moved)
@@ -164,24 +168,46 @@ class IncrementalReader:
 
     # -- first look ------------------------------------------------------------------------
 
-    def _first_look(self, image, plain, region, full, carried, moved) -> list[_Read]:
+    def _first_look(self, image, plain, region, full, carried, moved, mask) -> list[_Read]:
         own = detector_scale(image.shape)
         scale = own if full else min(own, self.settings.coarse_side / min(image.shape[:2]))
         quads = self._detect(image, region, scale)
-        if scale < own:  # small text seen before: look for it again where it was
-            small = [
-                r.line.box
-                for r in moved
-                if r.kept
-                and not r.second
-                and (r.line.box[3] - r.line.box[1]) * scale < SMALL_TEXT_PX
-            ]
-            fine = [
-                q for roi in _merge_boxes(small, image.shape) for q in self._detect(image, roi, own)
-            ]
+        if scale < own:  # text read before: look for it again at the frame's resolution
+            fine = []
+            for roi in _merge_boxes(
+                self._look_again(moved, carried, mask, quads, scale), image.shape
+            ):
+                crop = _crop(roi, image.shape)
+                fine += [
+                    q
+                    for q in self._detect(image, roi, own)
+                    if _finer(quad_to_box(q), crop, quads, scale, image.shape)
+                ]
             quads = fine + [q for q in quads if not _covered(quad_to_box(q), fine)]
         quads, keep = _settle(quads, [r for r in carried if not r.second])
         return keep + self._recognise(image, plain, quads, [r for r in moved if not r.second])
+
+    @staticmethod
+    def _look_again(moved, carried, mask, coarse: list[Quad], scale: float) -> list[Box]:
+        """Where to look again at the frame's own resolution on a coarse frame: text read before
+        whose pixels changed, if it is small at the coarse scale or the coarse look did not find
+        it again (text on the edge of the coarse look's reach, over a moving picture), and small
+        text whose surroundings changed (a word may have been added beside it: "BBC" became
+        "BBC FOUR", too small for the coarse look)."""
+
+        def small(read: _Read) -> bool:
+            return (read.line.box[3] - read.line.box[1]) * scale < SMALL_TEXT_PX
+
+        boxes = [
+            r.line.box
+            for r in moved
+            if r.kept and not r.second and (small(r) or not _covered(r.line.box, coarse))
+        ]
+        return boxes + [
+            r.line.box
+            for r in carried
+            if r.kept and not r.second and small(r) and _changed_around(r.line.box, mask)
+        ]
 
     # -- second look -----------------------------------------------------------------------
 
@@ -210,14 +236,11 @@ class IncrementalReader:
     def _detect(self, image: np.ndarray, region: Box, scale: float) -> list[Quad]:
         """Boxes found in ``region`` of ``image`` (whole picture when the region is large)."""
         self.work.detections += 1
-        height, width = image.shape[:2]
-        x0, y0, x1, y1 = region
-        if (x1 - x0) * (y1 - y0) > WHOLE_FRAME_SHARE * height * width:
+        crop = _crop(region, image.shape)
+        if crop is None:
             return self.engine.detect(image, scale)
-        left, top = int(max(0, x0 - MARGIN)), int(max(0, y0 - MARGIN))
-        right, bottom = int(min(width, x1 + MARGIN)), int(min(height, y1 + MARGIN))
-        crop = np.ascontiguousarray(image[top:bottom, left:right])
-        quads = self.engine.detect(crop, scale)
+        left, top, right, bottom = crop
+        quads = self.engine.detect(np.ascontiguousarray(image[top:bottom, left:right]), scale)
         return [q + np.array([left, top], np.float32) for q in quads]
 
     def _recognise(
@@ -310,6 +333,50 @@ def _iou(a: Box, b: Box) -> float:
     return float(w * h / union)
 
 
+def _crop(region: Box, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The pixels ``_detect`` looks at for a region: the region and a margin, or None for the
+    whole frame (a region over WHOLE_FRAME_SHARE of it)."""
+    height, width = shape[:2]
+    x0, y0, x1, y1 = region
+    if (x1 - x0) * (y1 - y0) > WHOLE_FRAME_SHARE * height * width:
+        return None
+    left, top = int(max(0, x0 - MARGIN)), int(max(0, y0 - MARGIN))
+    return left, top, int(min(width, x1 + MARGIN)), int(min(height, y1 + MARGIN))
+
+
+def _finer(
+    box: Box, crop: tuple[int, int, int, int] | None, coarse: list[Quad], scale: float, shape
+) -> bool:
+    """Whether a box found at the frame's own resolution is taken over the coarse look's: where
+    the coarse look found nothing there, or found it but the text is small at the coarse scale
+    (its box is rough there) and the crop did not cut the line."""
+    if not _covered(box, coarse):
+        return True
+    small = (box[3] - box[1]) * scale < SMALL_TEXT_PX
+    return small and not _cut(box, crop, shape)
+
+
+def _cut(box: Box, crop: tuple[int, int, int, int] | None, shape: tuple[int, ...]) -> bool:
+    """Whether a box found in a crop touches one of the crop's edges inside the frame, so that
+    its text may go on past it.
+
+    >>> frame = (100, 100, 3)
+    >>> _cut((0, 10, 50, 20), (0, 0, 50, 40), frame), _cut((0, 10, 40, 20), (0, 0, 50, 40), frame)
+    (True, False)
+    """
+    if crop is None:
+        return False
+    left, top, right, bottom = crop
+    height, width = shape[:2]
+    near = 2.0
+    return (
+        (left > 0 and box[0] <= left + near)
+        or (top > 0 and box[1] <= top + near)
+        or (right < width and box[2] >= right - near)
+        or (bottom < height and box[3] >= bottom - near)
+    )
+
+
 def _covered(box: Box, others: Sequence[Box] | Sequence[Quad]) -> bool:
     boxes = [o if isinstance(o, tuple) else quad_to_box(o) for o in others]
     return any(box_overlap(box, other) >= SAME_PLACE for other in boxes)
@@ -324,12 +391,23 @@ def _grow(region: Box, boxes: list[Box], shape: tuple[int, ...]) -> Box:
     return (max(0.0, x0), max(0.0, y0), min(float(shape[1]), x1), min(float(shape[0]), y1))
 
 
+def _surroundings(box: Box) -> Box:
+    """A small-text box grown by its own height (at least MARGIN) above and below, and by
+    GROWTH_WIDTH times that to the sides, where a line of text grows."""
+    x0, y0, x1, y1 = box
+    pad = max(y1 - y0, MARGIN)
+    return (x0 - GROWTH_WIDTH * pad, y0 - pad, x1 + GROWTH_WIDTH * pad, y1 + pad)
+
+
+def _changed_around(box: Box, mask: np.ndarray) -> bool:
+    """Whether a cell changed in a box's surroundings (change-grid cells of the frame)."""
+    rows, cols = changes.box_cells(_surroundings(box), mask.shape)
+    return bool(mask[rows, cols].any())
+
+
 def _merge_boxes(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
-    """Small-text boxes grown by their own height, overlapping ones merged."""
-    grown = []
-    for x0, y0, x1, y1 in boxes:
-        pad = max(y1 - y0, MARGIN)
-        grown.append((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
+    """Small-text boxes grown to their surroundings, overlapping ones merged."""
+    grown = [_surroundings(box) for box in boxes]
     merged: list[Box] = []
     for box in sorted(grown):
         if (
