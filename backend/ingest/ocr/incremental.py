@@ -14,8 +14,9 @@ frame is compared with the one read just before it (:mod:`.changes`):
    found; in between at a short side of ``OcrSettings.coarse_side`` (a 720p frame: a fifth of
    the pixels), which finds text as large as captions and titles, plus at the frame's own
    resolution around the boxes where small text was read on the frame before and the picture
-   changed (in the box, or beside it, where text can grow), so that small text keeps being
-   read for as long as it is shown and is read anew when it changes.
+   changed (in the box, or beside it, where text can grow), and where text of any size was read
+   but the coarse look lost it, so that text keeps being read for as long as it is shown and is
+   read anew when it changes.
 3. **Recognised if new.** A detected box at the place of a previously read box whose pixels
    match takes over that reading; the others are recognised together, in one batched run.
 4. **Second look** (:mod:`.second_look`): where the first look read no word, the same three steps
@@ -194,19 +195,20 @@ class IncrementalReader:
         it again (text on the edge of the coarse look's reach, over a moving picture), and small
         text whose surroundings changed (a word may have been added beside it: "BBC" became
         "BBC FOUR", too small for the coarse look)."""
-
-        def small(read: _Read) -> bool:
-            return (read.line.box[3] - read.line.box[1]) * scale < SMALL_TEXT_PX
-
         boxes = [
             r.line.box
             for r in moved
-            if r.kept and not r.second and (small(r) or not _covered(r.line.box, coarse))
+            if r.kept
+            and not r.second
+            and (_small(r.line.box, scale) or not _covered(r.line.box, coarse))
         ]
         return boxes + [
             r.line.box
             for r in carried
-            if r.kept and not r.second and small(r) and _changed_around(r.line.box, mask)
+            if r.kept
+            and not r.second
+            and _small(r.line.box, scale)
+            and _changed_around(r.line.box, mask)
         ]
 
     # -- second look -----------------------------------------------------------------------
@@ -352,8 +354,12 @@ def _finer(
     (its box is rough there) and the crop did not cut the line."""
     if not _covered(box, coarse):
         return True
-    small = (box[3] - box[1]) * scale < SMALL_TEXT_PX
-    return small and not _cut(box, crop, shape)
+    return _small(box, scale) and not _cut(box, crop, shape)
+
+
+def _small(box: Box, scale: float) -> bool:
+    """Whether text is too small for a look at ``scale`` to read reliably."""
+    return (box[3] - box[1]) * scale < SMALL_TEXT_PX
 
 
 def _cut(box: Box, crop: tuple[int, int, int, int] | None, shape: tuple[int, ...]) -> bool:
