@@ -130,21 +130,30 @@ def _trial(fork, root: Path, number: int) -> dict:
     uri = str(folder / "store")
     n_writers = rng.randint(2, 3)
     acks = [folder / f"acks{i}" for i in range(n_writers)]
-    # writers live about 1 to 2 s here: most kills land while they write
-    kill_at = {i: rng.uniform(0.0, 1.2) for i in range(n_writers) if rng.random() < 0.7}
+    # A kill lands a few milliseconds after its writer's n-th file (n=0: after its start), so
+    # that it lands while the writer works however fast the machine is: each writer answers
+    # for every file, and has at least one file left after the n-th.
+    kill_after = {
+        i: (rng.randrange(len(files)), rng.uniform(0.0, 0.03))
+        for i in range(n_writers)
+        if rng.random() < 0.7
+    }
     writers = [
         _start(fork, uri, files, number * 10 + i, rng.choice([0.0, 0.01, 0.05]), acks[i])
         for i in range(n_writers)
     ]
-    start, killed, killed_ids = time.monotonic(), 0, set()
+    start, killed, killed_ids, due = time.monotonic(), 0, set(), {}
     while any(w.is_alive() for w in writers) and time.monotonic() - start < 120:
-        for i, at in list(kill_at.items()):
-            if time.monotonic() - start >= at:
+        now = time.monotonic()
+        for i, (files_done, delay) in list(kill_after.items()):
+            if i not in due and len(acknowledged([acks[i]])) >= files_done:
+                due[i] = now + delay
+            if i in due and now >= due[i]:
                 if writers[i].is_alive():
                     os.kill(writers[i].pid, signal.SIGKILL)
                     killed += 1
                     killed_ids.add(i)
-                del kill_at[i]
+                del kill_after[i]
         time.sleep(0.005)
     for writer in writers:
         writer.join(60)
