@@ -128,7 +128,7 @@ class Reading:
     """One video's on-screen text as a mode read it, and the times of its sampled frames."""
 
     spans: list[TextSpan]
-    frame_times: list[float]
+    frame_times: list[float]  # in time order (VideoStore.frames)
 
 
 def readings_by_file(collection: Collection) -> dict[str, Reading]:

@@ -199,18 +199,22 @@ def _over(span: TextSpan, candidate: Sequence[TextSpan], tolerance_s: float) -> 
     """Whether a candidate span reads the same text at the same place at times overlapping
     ``span``'s (within ``tolerance_s``)."""
     return any(
-        same_text(span.text, c.text)
-        and box_overlap(span.box, c.box) >= 0.5
+        same_text_at_place(span, c)
         and c.start_s <= span.end_s + tolerance_s
         and c.end_s >= span.start_s - tolerance_s
         for c in candidate
     )
 
 
+def same_text_at_place(a: TextSpan, b: TextSpan) -> bool:
+    """Whether two spans read the same text (``same_text``) at the same place (box overlap 0.5)."""
+    return same_text(a.text, b.text) and box_overlap(a.box, b.box) >= 0.5
+
+
 def near_in_time(a: float, b: float, tolerance_s: float, frame_times: Sequence[float]) -> bool:
     """Whether two span times are within one sampling interval: ``tolerance_s`` apart, or on
-    neighbouring sampled frames (frames that repeat the last one are not sampled, so a still
-    shot's interval can be longer than the sampling step).
+    neighbouring sampled frames (``frame_times``, in time order; frames that repeat the last one
+    are not sampled, so a still shot's interval can be longer than the sampling step).
 
     >>> near_in_time(0.0, 3.0, 1.0, []), near_in_time(0.0, 3.0, 1.0, [0.0, 3.0, 4.0])
     (False, True)
@@ -219,7 +223,7 @@ def near_in_time(a: float, b: float, tolerance_s: float, frame_times: Sequence[f
     """
     if abs(a - b) <= tolerance_s + 1e-6:
         return True
-    times = sorted(frame_times)
+    times = frame_times
     if not times:
         return False
 
@@ -237,8 +241,8 @@ def compare_spans(
     frame_times: Sequence[float] = (),
 ) -> SpanComparison:
     """Match each reference span to a candidate span of the same text (``same_text``) at the
-    same place (box overlap 0.5) whose start and end are each within one sampling interval
-    (``near_in_time``: ``tolerance_s``, or neighbouring ``frame_times``).
+    same place (``same_text_at_place``) whose start and end are each within one sampling
+    interval (``near_in_time``: ``tolerance_s``, or neighbouring ``frame_times``).
 
     >>> a = TextSpan("EXIT", 0.0, 4.0, (0, 0, 10, 10))
     >>> b = TextSpan("Exit", 1.0, 4.0, (1, 0, 10, 10))
@@ -256,8 +260,7 @@ def compare_spans(
             (
                 c
                 for c in unused
-                if same_text(ref.text, c.text)
-                and box_overlap(ref.box, c.box) >= 0.5
+                if same_text_at_place(ref, c)
                 and near_in_time(c.start_s, ref.start_s, tolerance_s, frame_times)
                 and near_in_time(c.end_s, ref.end_s, tolerance_s, frame_times)
             ),
